@@ -1,0 +1,195 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tickroom/tickroom/netcode"
+	"github.com/tickroom/tickroom/player"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Game is what a game developer writes: the authoritative simulation of one
+// room. In is the game's input type; each client input payload is decoded
+// into it with msgpack (array-encoded structs work well: `msgpack:",as_array"`).
+//
+// Threading contract: every method is called from the room's own goroutine,
+// one at a time, so game code needs no locks. Methods must not block; they
+// should return within a small fraction of a tick. A panic in any method
+// closes the room (its players get `left` with reason `closed`); it never
+// takes the server down.
+//
+// Order within one tick: Input for each queued input (per seat in seq
+// order), then Tick, then Sync to capture the state that is sent.
+// Join and Leave are called between ticks, as soon as the request arrives.
+type Game[In any] interface {
+	// Join is called when a player takes a seat. Returning an error refuses
+	// the seat (the client gets `join_rejected` with the error's text).
+	Join(r *Ctx, s *Seat) error
+	// Leave is called once when a seat is given up, with the reason.
+	Leave(r *Ctx, s *Seat, reason LeaveReason)
+	// Input applies one input of seat s.
+	Input(r *Ctx, s *Seat, in In)
+	// Tick advances the simulation by one fixed step, r.DT().
+	Tick(r *Ctx)
+	// Sync writes the whole visible state, every tick. tickroom diffs it
+	// against what each client has, so write everything, every time.
+	Sync(w *netcode.StateWriter)
+}
+
+// LeaveReason says why a seat was given up.
+type LeaveReason string
+
+// Leave reasons, as sent in `left` messages.
+const (
+	LeaveConsented    LeaveReason = "leave"        // the client asked
+	LeaveKicked       LeaveReason = "kicked"       // game code called Ctx.Kick
+	LeaveClosed       LeaveReason = "closed"       // the room shut down
+	LeaveDisconnected LeaveReason = "disconnected" // the connection ended
+)
+
+// Seat is one player's place in a room. The room goroutine owns it; game
+// code may read its exported fields and keep the pointer as a map key for
+// as long as the seat exists (until Leave returns).
+type Seat struct {
+	Player player.ID
+	Name   string
+
+	room    *Room
+	conn    Conn // nil when disconnected
+	inputs  inputQueue
+	ack     ackCell // last tick the client acknowledged (written by readers)
+	lastSeq uint64  // last input seq applied (room goroutine)
+	evSeq   uint64  // last event seq delivered to this seat's connection
+	gone    bool
+}
+
+// Room returns the room of the seat.
+func (s *Seat) Room() *Room { return s.room }
+
+// TypeConfig describes a room type. Zero fields take the defaults.
+type TypeConfig struct {
+	Name        string          // required, unique per Manager
+	Schema      *netcode.Schema // required: the state model clients get in `joined`
+	Capacity    int             // seats per room; default 10
+	TickRate    int             // ticks per second; default 20
+	IdleTimeout time.Duration   // an empty room is disposed after this; default 10s
+	InputQueue  int             // queued inputs per seat, oldest dropped beyond; default 16
+	History     int             // snapshots kept for delta baselines; default 64
+}
+
+// Type is a registered kind of room: its configuration and how to make its
+// game. Create one with Define.
+type Type struct {
+	cfg     TypeConfig
+	schema  []byte // encoded once for every `joined`
+	newGame func(*Ctx) engine
+}
+
+// Name returns the type's name.
+func (t *Type) Name() string { return t.cfg.Name }
+
+// Config returns the type's configuration with defaults applied.
+func (t *Type) Config() TypeConfig { return t.cfg }
+
+// Define declares a room type whose rooms run games made by newGame. newGame
+// runs on the new room's goroutine; it may use r (e.g. r.Rand()) to set up.
+func Define[In any](cfg TypeConfig, newGame func(r *Ctx) Game[In]) (*Type, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("room: type needs a Name")
+	}
+	if cfg.Schema == nil {
+		return nil, fmt.Errorf("room: type %q needs a Schema", cfg.Name)
+	}
+	if newGame == nil {
+		return nil, fmt.Errorf("room: type %q needs a game constructor", cfg.Name)
+	}
+	if cfg.Capacity == 0 {
+		cfg.Capacity = 10
+	}
+	if cfg.TickRate == 0 {
+		cfg.TickRate = 20
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 10 * time.Second
+	}
+	if cfg.InputQueue == 0 {
+		cfg.InputQueue = 16
+	}
+	if cfg.History == 0 {
+		cfg.History = 64
+	}
+	switch {
+	case cfg.Capacity < 1:
+		return nil, fmt.Errorf("room: type %q: Capacity %d must be at least 1", cfg.Name, cfg.Capacity)
+	case cfg.TickRate < 1 || cfg.TickRate > 1000:
+		return nil, fmt.Errorf("room: type %q: TickRate %d must be within 1..1000", cfg.Name, cfg.TickRate)
+	case cfg.IdleTimeout < 0:
+		return nil, fmt.Errorf("room: type %q: IdleTimeout must not be negative", cfg.Name)
+	case cfg.InputQueue < 1:
+		return nil, fmt.Errorf("room: type %q: InputQueue %d must be at least 1", cfg.Name, cfg.InputQueue)
+	case cfg.History < 2:
+		return nil, fmt.Errorf("room: type %q: History %d must be at least 2", cfg.Name, cfg.History)
+	}
+	b := netcode.NewBuffer(128)
+	cfg.Schema.AppendMsgpack(b)
+	t := &Type{cfg: cfg, schema: b.B}
+	t.newGame = func(r *Ctx) engine {
+		return &adapter[In]{g: newGame(r), qcap: cfg.InputQueue}
+	}
+	return t, nil
+}
+
+// MustDefine is Define for package-level declarations; it panics on error.
+func MustDefine[In any](cfg TypeConfig, newGame func(r *Ctx) Game[In]) *Type {
+	t, err := Define(cfg, newGame)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// engine is the type-erased game the room drives.
+type engine interface {
+	join(r *Ctx, s *Seat) error
+	leave(r *Ctx, s *Seat, reason LeaveReason)
+	newQueue() inputQueue
+	applyInputs(r *Ctx, s *Seat) (last uint64)
+	tick(r *Ctx)
+	sync(w *netcode.StateWriter)
+}
+
+// adapter binds a Game[In] to the engine interface with typed input queues,
+// so inputs are never boxed.
+type adapter[In any] struct {
+	g    Game[In]
+	qcap int
+	buf  []queued[In] // scratch for draining a queue
+}
+
+func (a *adapter[In]) join(r *Ctx, s *Seat) error                { return a.g.Join(r, s) }
+func (a *adapter[In]) leave(r *Ctx, s *Seat, reason LeaveReason) { a.g.Leave(r, s, reason) }
+func (a *adapter[In]) tick(r *Ctx)                               { a.g.Tick(r) }
+func (a *adapter[In]) sync(w *netcode.StateWriter)               { a.g.Sync(w) }
+func (a *adapter[In]) newQueue() inputQueue                      { return newQueue[In](a.qcap) }
+
+func (a *adapter[In]) applyInputs(r *Ctx, s *Seat) uint64 {
+	q := s.inputs.(*queue[In])
+	a.buf = q.drain(a.buf[:0])
+	last := s.lastSeq
+	for i := range a.buf {
+		if a.buf[i].seq <= last {
+			continue // replayed or reordered: already applied a later one
+		}
+		last = a.buf[i].seq
+		a.g.Input(r, s, a.buf[i].in)
+	}
+	clear(a.buf)
+	return last
+}
+
+// decodeInput decodes a validated msgpack payload into In.
+func decodeInput[In any](payload []byte, in *In) error {
+	return msgpack.Unmarshal(payload, in)
+}

@@ -1,0 +1,88 @@
+package room
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// inputQueue is a seat's bounded queue of decoded inputs. Connection
+// readers push; the room goroutine drains at the tick.
+type inputQueue interface {
+	// push decodes payload and queues it. When the queue is full the
+	// oldest input is dropped (and counted).
+	push(seq uint64, payload []byte) error
+	// dropped returns how many inputs were dropped for overflow.
+	dropped() uint64
+}
+
+type queued[In any] struct {
+	seq uint64
+	in  In
+}
+
+type queue[In any] struct {
+	mu    sync.Mutex // guards ring, start, n
+	ring  []queued[In]
+	start int
+	n     int
+	drops atomic.Uint64
+}
+
+func newQueue[In any](capacity int) *queue[In] {
+	return &queue[In]{ring: make([]queued[In], capacity)}
+}
+
+func (q *queue[In]) push(seq uint64, payload []byte) error {
+	var in In
+	if err := decodeInput(payload, &in); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	if q.n == len(q.ring) {
+		q.start = (q.start + 1) % len(q.ring)
+		q.n--
+		q.drops.Add(1)
+	}
+	q.ring[(q.start+q.n)%len(q.ring)] = queued[In]{seq: seq, in: in}
+	q.n++
+	q.mu.Unlock()
+	return nil
+}
+
+func (q *queue[In]) dropped() uint64 { return q.drops.Load() }
+
+// drain appends the queued inputs to dst in arrival order and empties the queue.
+func (q *queue[In]) drain(dst []queued[In]) []queued[In] {
+	q.mu.Lock()
+	for i := 0; i < q.n; i++ {
+		j := (q.start + i) % len(q.ring)
+		dst = append(dst, q.ring[j])
+		var zero queued[In]
+		q.ring[j] = zero
+	}
+	q.start, q.n = 0, 0
+	q.mu.Unlock()
+	return dst
+}
+
+// ackCell holds the highest tick a client acknowledged; 0 means it has
+// no baseline and gets a full snapshot. Written by the connection's reader,
+// read by the room goroutine.
+type ackCell struct{ v atomic.Uint64 }
+
+// store records an ack. Acks only move forward, except 0, which resets the
+// baseline (a client asking for a snapshot after a checksum mismatch).
+func (a *ackCell) store(tick uint64) {
+	if tick == 0 {
+		a.v.Store(0)
+		return
+	}
+	for {
+		old := a.v.Load()
+		if old >= tick || a.v.CompareAndSwap(old, tick) {
+			return
+		}
+	}
+}
+
+func (a *ackCell) load() uint64 { return a.v.Load() }

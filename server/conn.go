@@ -1,0 +1,276 @@
+package server
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+	"github.com/tickroom/tickroom/netcode"
+	"github.com/tickroom/tickroom/player"
+	"github.com/tickroom/tickroom/room"
+	"golang.org/x/time/rate"
+)
+
+// Close codes sent by the server (docs/PROTOCOL.md §7).
+const (
+	CloseNormal      = 1000
+	CloseGoingAway   = 1001
+	CloseUnsupported = 1003
+	CloseInternal    = 1011
+	CloseSlow        = 4008
+	CloseAbuse       = 4502
+)
+
+// conn is one authenticated WebSocket connection. Its reader goroutine (the
+// gws read loop) decodes and dispatches client messages; writes go through
+// its outbox and are performed on gws's per-connection write queue.
+//
+// It implements room.Conn and player.Conn.
+type conn struct {
+	s      *Server
+	ws     *gws.Conn
+	player player.ID
+	name   string
+	out    *netcode.Outbox
+
+	seat    atomic.Pointer[room.Seat] // current seat, nil if none
+	joining atomic.Bool               // a join is on its way to a room
+	closed  atomic.Bool
+
+	// Owned by the reader goroutine.
+	msg   netcode.ClientMessage
+	abuse *rate.Limiter
+
+	closeOnce sync.Once
+}
+
+func newConn(s *Server, ws *gws.Conn, c player.Claims) *conn {
+	cn := &conn{
+		s:      s,
+		ws:     ws,
+		player: c.Player,
+		name:   c.Name,
+		abuse:  rate.NewLimiter(rate.Every(2*time.Second), 5),
+	}
+	cn.out = netcode.NewOutbox(transport{cn}, s.cfg.Outbox)
+	return cn
+}
+
+// transport adapts the gws connection to netcode.Transport.
+type transport struct{ c *conn }
+
+func (t transport) Async(f func()) { t.c.ws.Async(f) }
+
+func (t transport) WriteMessage(b []byte) error {
+	_ = t.c.ws.SetWriteDeadline(time.Now().Add(t.c.s.cfg.WriteTimeout))
+	return t.c.ws.WriteMessage(gws.OpcodeBinary, b)
+}
+
+// SendFrame implements room.Conn.
+func (c *conn) SendFrame(f *netcode.Frame) bool { return c.out.SendFrame(f) }
+
+// Deliver implements room.Conn and player.Conn: it queues a control
+// message; a connection that cannot take one more is closed as a slow
+// consumer.
+func (c *conn) Deliver(msg []byte) bool {
+	if c.out.Send(msg) {
+		return true
+	}
+	if !c.closed.Load() {
+		go c.close(CloseSlow, "slow consumer")
+	}
+	return false
+}
+
+// Unseat implements room.Conn: the room gave up the seat.
+func (c *conn) Unseat(s *room.Seat) { c.seat.CompareAndSwap(s, nil) }
+
+// close sends a close frame (bounded by the write timeout) and closes the
+// socket; the read loop then ends and OnClose cleans up.
+func (c *conn) close(code uint16, reason string) {
+	c.closeOnce.Do(func() {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		_ = c.ws.WriteClose(code, []byte(reason))
+	})
+}
+
+// handler receives gws events for every connection of a Server.
+type handler struct{ s *Server }
+
+const sessionKey = "c"
+
+func connOf(ws *gws.Conn) *conn {
+	v, _ := ws.Session().Load(sessionKey)
+	c, _ := v.(*conn)
+	return c
+}
+
+func (h handler) OnOpen(ws *gws.Conn) {
+	c := connOf(ws)
+	h.s.players.Attach(c.player, c.name, c)
+	b := netcode.NewBuffer(64)
+	netcode.AppendWelcome(b, string(c.player), c.name)
+	c.out.Send(b.B)
+}
+
+func (h handler) OnClose(ws *gws.Conn, err error) {
+	c := connOf(ws)
+	c.closed.Store(true)
+	h.s.players.Detach(c.player, c)
+	c.out.Close()
+	if s := c.seat.Swap(nil); s != nil {
+		s.Room().Disconnect(s)
+	}
+	h.s.untrack(c)
+}
+
+func (h handler) OnPing(ws *gws.Conn, payload []byte) { _ = ws.WritePong(payload) }
+
+func (h handler) OnPong(ws *gws.Conn, payload []byte) {}
+
+func (h handler) OnMessage(ws *gws.Conn, m *gws.Message) {
+	defer m.Close()
+	c := connOf(ws)
+	if m.Opcode != gws.OpcodeBinary {
+		c.close(CloseUnsupported, "binary frames only")
+		return
+	}
+	if err := netcode.DecodeClient(m.Bytes(), &c.msg); err != nil {
+		var pe *netcode.ProtocolError
+		if !errors.As(err, &pe) {
+			pe = &netcode.ProtocolError{Code: netcode.CodeBadMessage, Message: "bad message"}
+		}
+		c.badMessage(pe.Code, pe.Message, pe.Ref)
+		return
+	}
+	c.dispatch(&c.msg)
+}
+
+// dispatch handles one valid client message on the reader goroutine.
+func (c *conn) dispatch(m *netcode.ClientMessage) {
+	switch m.Type {
+	case netcode.MsgJoin:
+		c.join(m.RoomType, m.RoomID)
+	case netcode.MsgInput:
+		s := c.seat.Load()
+		if s == nil {
+			c.sendError(netcode.CodeNotInRoom, "input without a seat: join a room first", m.Type)
+			return
+		}
+		if err := s.PushInput(m.Seq, m.Payload); err != nil {
+			c.badMessage(netcode.CodeBadMessage, "input: payload does not match the room's input type", m.Type)
+			return
+		}
+		if m.Ack != 0 {
+			s.Ack(m.Ack)
+		}
+	case netcode.MsgAck:
+		s := c.seat.Load()
+		if s == nil {
+			c.sendError(netcode.CodeNotInRoom, "ack without a seat", m.Type)
+			return
+		}
+		s.Ack(m.Ack)
+	case netcode.MsgLeave:
+		s := c.seat.Load()
+		if s == nil {
+			c.sendError(netcode.CodeNotInRoom, "leave without a seat", m.Type)
+			return
+		}
+		s.Room().Leave(s)
+	case netcode.MsgMsg:
+		b := netcode.NewBuffer(16 + len(c.player) + len(m.Payload))
+		netcode.AppendDirect(b, string(c.player), m.Payload)
+		if c.s.players.Send(player.ID(m.To), b.B) == 0 {
+			c.sendError(netcode.CodePlayerOffline, "player "+quote(m.To)+" has no live connection", m.Type)
+		}
+	case netcode.MsgPing:
+		b := netcode.NewBuffer(8 + len(m.Payload))
+		netcode.AppendPong(b, m.Payload)
+		c.Deliver(b.B)
+	}
+}
+
+func (c *conn) join(roomType, roomID string) {
+	if c.seat.Load() != nil || !c.joining.CompareAndSwap(false, true) {
+		c.sendError(netcode.CodeAlreadyInRoom, "this connection already holds a seat (or is joining): leave first", netcode.MsgJoin)
+		return
+	}
+	c.s.cfg.Rooms.Join(room.JoinRequest{
+		Player:   c.player,
+		Name:     c.name,
+		Conn:     c,
+		RoomType: roomType,
+		RoomID:   roomID,
+		Done:     c.joined,
+	})
+}
+
+// joined receives the outcome of a join (on the room goroutine).
+func (c *conn) joined(s *room.Seat, err error) {
+	defer c.joining.Store(false)
+	if err != nil {
+		code, msg := joinError(err)
+		c.sendError(code, msg, netcode.MsgJoin)
+		return
+	}
+	c.seat.Store(s)
+	// The connection may have ended while the join was on its way.
+	if c.closed.Load() && c.seat.CompareAndSwap(s, nil) {
+		s.Room().Disconnect(s)
+	}
+}
+
+// joinError maps room errors to wire codes, in one place.
+func joinError(err error) (code, msg string) {
+	switch {
+	case errors.Is(err, room.ErrUnknownType):
+		return netcode.CodeUnknownRoomType, "no such room type"
+	case errors.Is(err, room.ErrRoomNotFound):
+		return netcode.CodeRoomNotFound, "no such room"
+	case errors.Is(err, room.ErrRoomFull):
+		return netcode.CodeRoomFull, "the room is full"
+	case errors.Is(err, room.ErrAlreadyInRoom):
+		return netcode.CodeAlreadyInRoom, "this player already holds a seat in that room"
+	case errors.Is(err, room.ErrJoinRejected):
+		return netcode.CodeJoinRejected, err.Error()
+	case errors.Is(err, room.ErrClosed):
+		return netcode.CodeRoomNotFound, "the room is closing"
+	default:
+		return netcode.CodeInternal, "internal error"
+	}
+}
+
+func (c *conn) sendError(code, msg string, ref netcode.MsgType) {
+	b := netcode.NewBuffer(24 + len(code) + len(msg))
+	netcode.AppendError(b, code, msg, ref)
+	c.Deliver(b.B)
+}
+
+// badMessage answers a malformed message and closes connections that keep
+// sending them.
+func (c *conn) badMessage(code, msg string, ref netcode.MsgType) {
+	c.sendError(code, msg, ref)
+	if !c.abuse.Allow() {
+		c.close(CloseAbuse, "too many bad messages")
+	}
+}
+
+func quote(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return `"` + s + `"`
+}
+
+// session is a gws.SessionStorage holding just our *conn, instead of gws's
+// default map per connection.
+type session struct{ v any }
+
+func (s *session) Len() int                       { return 1 }
+func (s *session) Load(string) (any, bool)        { return s.v, s.v != nil }
+func (s *session) Delete(string)                  { s.v = nil }
+func (s *session) Store(_ string, v any)          { s.v = v }
+func (s *session) Range(f func(string, any) bool) { f(sessionKey, s.v) }

@@ -1,0 +1,205 @@
+// Package server is tickroom's network edge: the HTTP endpoints, the
+// WebSocket handshake (authentication before the upgrade), and each
+// connection's lifecycle — decoding client messages, routing them to rooms
+// and players, and sending through a bounded outbox. It wires player
+// (identity, registry), room (the rooms) and netcode (the wire format)
+// together; none of those import it.
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/lxzan/gws"
+	"github.com/tickroom/tickroom/netcode"
+	"github.com/tickroom/tickroom/player"
+	"github.com/tickroom/tickroom/room"
+)
+
+// Config configures a Server. Zero fields take the documented defaults.
+type Config struct {
+	Tokens  *player.Tokens   // required: verifies handshake tokens, mints guest tokens
+	Rooms   *room.Manager    // required
+	Players *player.Registry // nil: a new one
+	Logger  *slog.Logger     // nil: discard
+	// GuestAuth enables POST /v1/auth/guest (a development convenience).
+	GuestAuth bool
+	// WriteTimeout bounds each socket write, so a peer that stopped reading
+	// cannot hold a writer (or a close) forever. Default 5s.
+	WriteTimeout time.Duration
+	// Outbox sizes each connection's send queue; see netcode.OutboxConfig.
+	Outbox netcode.OutboxConfig
+}
+
+// Server serves tickroom's HTTP and WebSocket endpoints. Create it with
+// New; it is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	players  *player.Registry
+	upgrader *gws.Upgrader
+	mux      *http.ServeMux
+
+	mu     sync.Mutex // guards conns and closed
+	conns  map[*conn]struct{}
+	closed bool
+	wg     sync.WaitGroup // connection read loops
+}
+
+// New validates cfg and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("server: Config.Tokens is required")
+	}
+	if cfg.Rooms == nil {
+		return nil, errors.New("server: Config.Rooms is required")
+	}
+	if cfg.Players == nil {
+		cfg.Players = player.NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}}
+	s.upgrader = gws.NewUpgrader(handler{s}, &gws.ServerOption{
+		ReadMaxPayloadSize: netcode.MaxClientMessage,
+		ReadBufferSize:     1024,
+		HandshakeTimeout:   5 * time.Second,
+		NewSession:         func() gws.SessionStorage { return &session{} },
+		Recovery:           gws.Recovery,
+		Logger:             gwsLogger{s.log},
+	})
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /ws", s.serveWS)
+	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	if cfg.GuestAuth {
+		s.mux.HandleFunc("POST /v1/auth/guest", s.serveGuest)
+	}
+	return s, nil
+}
+
+// Handler returns the HTTP handler for every endpoint.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Players returns the player registry.
+func (s *Server) Players() *player.Registry { return s.players }
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ok"}`))
+}
+
+// serveWS authenticates, then upgrades. A bad token never gets an upgrade.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	claims, err := s.cfg.Tokens.Verify(player.TokenFromRequest(r))
+	if err != nil {
+		writeError(w, http.StatusUnauthorized, "unauthorized", authMessage(err))
+		return
+	}
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r)
+	if err != nil {
+		s.log.Debug("websocket upgrade failed", "err", err, "remote", r.RemoteAddr)
+		return // gws has answered 400
+	}
+	c := newConn(s, ws, claims)
+	if !s.track(c) {
+		_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		_ = ws.WriteClose(1001, []byte("server shutting down"))
+		return
+	}
+	ws.Session().Store(sessionKey, c)
+	go func() {
+		defer s.wg.Done()
+		ws.ReadLoop()
+	}()
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Close closes every connection with 1001 (each close bounded by the write
+// timeout) and waits for their read loops to end. The rooms are not
+// stopped: that is the room.Manager's Close.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.close(1001, "server shutting down")
+		}()
+	}
+	wg.Wait()
+	s.wg.Wait()
+}
+
+func authMessage(err error) string {
+	switch {
+	case errors.Is(err, player.ErrNoToken):
+		return "no token: send Authorization: Bearer <token> or ?access_token="
+	case errors.Is(err, player.ErrExpiredToken):
+		return "token expired"
+	default:
+		return "invalid token"
+	}
+}
+
+// apiError is the JSON body of every HTTP error.
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(apiError{Code: code, Message: msg})
+}
+
+// gwsLogger routes gws's internal logs (e.g. recovered panics) to slog.
+type gwsLogger struct{ l *slog.Logger }
+
+func (g gwsLogger) Error(v ...any) { g.l.Error("gws", "detail", v) }
