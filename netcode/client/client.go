@@ -1,0 +1,498 @@
+// Package client is tickroom's Go client SDK. It dials a server with a
+// player token, joins rooms, sends inputs with sequence numbers and keeps a
+// replica of the room state by applying the server's snapshots and deltas
+// (docs/PROTOCOL.md §5), verifying every checksum and acknowledging every
+// applied frame so the server can send small deltas.
+//
+// Threading: each Client owns one goroutine, the reader, started by Dial and
+// joined by Close. It decodes every server message, applies frames to the
+// replica, sends acknowledgements and runs the Config callbacks, one at a
+// time. All Client methods are safe for concurrent use; the ones that send
+// write on the calling goroutine (a write blocks at most Config.WriteTimeout)
+// and the ones that wait for an answer (Join, Leave, Ping, Wait) take a
+// context.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lxzan/gws"
+	"github.com/tickroom/tickroom/netcode"
+)
+
+// Defaults of Config.
+const (
+	DefaultHistory          = 16
+	DefaultWriteTimeout     = 5 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
+	// MaxServerMessage bounds one server message; a larger one closes the
+	// connection (a full snapshot of a few thousand entities fits easily).
+	MaxServerMessage = 4 << 20
+)
+
+// Config configures Dial. URL and Token are required; zero fields take the
+// documented defaults.
+//
+// The callbacks run on the Client's reader goroutine, one at a time, in the
+// order the messages arrived. They must not block, and must not call Join,
+// Leave, Ping, Wait or Close (which wait for the reader); sending (SendInput,
+// SendMsg) is allowed. Byte slices passed to them are valid only during the
+// call.
+type Config struct {
+	// URL is the WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws.
+	URL string
+	// Token is the player token, sent as "Authorization: Bearer <token>".
+	Token string
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// History is how many states the replica keeps as possible delta
+	// baselines (PROTOCOL §5): the latest applied ticks that the server may
+	// still use. Default DefaultHistory, at least 4. At 20 Hz, 16 states
+	// cover an acknowledgement round trip of 0.8 s; a longer one costs a
+	// desync and a full snapshot, never a wrong state.
+	History int
+	// WriteTimeout bounds each socket write. Default DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// HandshakeTimeout bounds the WebSocket handshake (a sooner ctx deadline
+	// wins). Default DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+
+	// OnFrame is called after each frame was applied and verified.
+	OnFrame func(f Frame)
+	// OnEvent is called for each room event, after the frame carrying it
+	// was processed (even if the frame itself could not be applied).
+	OnEvent func(e Event)
+	// OnMessage is called for each direct message (PROTOCOL msg 105).
+	OnMessage func(from string, payload []byte)
+	// OnError is called for each error message that is not the answer to a
+	// Join in progress (that one is returned by Join).
+	OnError func(err *ServerError)
+	// OnLeft is called when the seat is gone: reason "leave" (after Leave),
+	// "kicked" or "closed".
+	OnLeft func(roomID, reason string)
+}
+
+// Frame describes one applied frame, for Config.OnFrame.
+type Frame struct {
+	Room     string
+	Tick     uint64
+	Age      uint64 // 0: full snapshot
+	InputSeq uint64 // last input seq the server applied at or before Tick
+	Size     int    // bytes of the frame message
+	// State is the replica after the frame. It is read-only and valid only
+	// during the callback; use Client.State for a copy.
+	State *netcode.Snapshot
+}
+
+// Event is one room event (PROTOCOL §6), for Config.OnEvent.
+type Event struct {
+	Room    string
+	Seq     uint64
+	Name    string
+	Payload []byte // one raw msgpack value; valid only during the callback
+}
+
+// State describes the replica, as returned by Client.State and seen by
+// Client.Wait.
+type State struct {
+	Room     string // the room the replica is of
+	Tick     uint64 // the tick of the latest applied frame
+	InputSeq uint64 // the last input seq the server applied at or before Tick
+	// Snapshot is the replica. From State it is the caller's copy; inside
+	// a Wait condition it is the live replica, read-only.
+	Snapshot *netcode.Snapshot
+}
+
+// JoinInfo is what Join returns: the seat and the first state.
+type JoinInfo struct {
+	RoomID   string
+	RoomType string
+	TickRate int // Hz
+	Schema   *netcode.Schema
+	Tick     uint64 // tick of the first full frame
+}
+
+// Stats are a Client's counters since Dial.
+type Stats struct {
+	Messages      uint64 // server messages received
+	BytesReceived uint64 // payload bytes of all server messages
+	Frames        uint64 // frame messages received
+	Snapshots     uint64 // full frames (age 0) received
+	Deltas        uint64 // delta frames received
+	SnapshotBytes uint64 // bytes of full frames
+	DeltaBytes    uint64 // bytes of delta frames
+	Applied       uint64 // frames applied with a matching checksum
+	Desyncs       uint64 // checksum mismatches, missing baselines, bad deltas
+	Ignored       uint64 // delta frames skipped while waiting for a snapshot
+	Events        uint64
+	Errors        uint64 // error messages received
+	Malformed     uint64 // undecodable server messages
+	InputsSent    uint64
+	AcksSent      uint64 // separate ack messages (acks ride on inputs too)
+}
+
+// Client is one connection to a tickroom server. Create it with Dial and
+// release it with Close. Its methods are safe for concurrent use.
+type Client struct {
+	cfg  Config
+	log  *slog.Logger
+	ws   *gws.Conn
+	done chan struct{} // closed when the reader goroutine has exited
+
+	welcome  chan struct{} // closed by the reader when welcome arrives
+	playerID string        // set before welcome is closed
+	name     string
+
+	closing atomic.Bool // Close was called
+	err     error       // why the connection ended; written by the reader before done is closed
+
+	send sender
+
+	mu       sync.Mutex // guards the fields below
+	room     string     // current room, "" when not seated
+	latest   *netcode.Snapshot
+	tick     uint64
+	inputSeq uint64
+	changed  chan struct{} // closed and replaced when the replica or room changes
+	joinW    *joinWait
+	leaveW   chan struct{}
+	pings    map[uint64]chan struct{}
+	pingSeq  uint64
+
+	// Owned by the reader goroutine.
+	msg     netcode.ServerMessage
+	rep     *replica
+	joining *JoinInfo // joined received, waiting for the first full frame
+
+	st counters
+}
+
+// joinWait is a Join in progress.
+type joinWait struct {
+	done chan joinResult // buffered 1
+}
+
+type joinResult struct {
+	info JoinInfo
+	err  error
+}
+
+// Errors.
+var (
+	// ErrClosed is returned by methods of a closed Client, and wrapped by
+	// those whose connection ended while they waited.
+	ErrClosed = errors.New("client: connection closed")
+	// ErrNotInRoom is returned by SendInput and Leave without a seat.
+	ErrNotInRoom = errors.New("client: not in a room")
+	// ErrJoinPending is returned by Join while another Join waits.
+	ErrJoinPending = errors.New("client: a join is already in progress")
+	// ErrTooLarge is returned for a message over netcode.MaxClientMessage.
+	ErrTooLarge = errors.New("client: message larger than 16 KiB")
+)
+
+// ServerError is an error message from the server (PROTOCOL §7).
+type ServerError struct {
+	Code    string          // a netcode.Code* constant
+	Message string          // human-readable
+	Ref     netcode.MsgType // the client message type that caused it, 0 if none
+}
+
+func (e *ServerError) Error() string {
+	if e.Ref != 0 {
+		return fmt.Sprintf("tickroom: %s: %s: %s", e.Ref, e.Code, e.Message)
+	}
+	return fmt.Sprintf("tickroom: %s: %s", e.Code, e.Message)
+}
+
+// CloseError reports that the server closed the WebSocket (PROTOCOL §7).
+type CloseError struct {
+	Code   uint16
+	Reason string
+}
+
+func (e *CloseError) Error() string {
+	return fmt.Sprintf("client: server closed the connection: code %d %q", e.Code, e.Reason)
+}
+
+// HTTPError is a failed HTTP exchange: the handshake of Dial or the
+// request of GuestToken. Code and Message come from the server's JSON error
+// body when there is one.
+type HTTPError struct {
+	StatusCode int
+	Code       string
+	Message    string
+}
+
+func (e *HTTPError) Error() string {
+	s := fmt.Sprintf("client: HTTP %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Code != "" {
+		s += ": " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Dial connects to cfg.URL with cfg.Token and waits for the server's
+// welcome, or for ctx. A token the server refuses yields an *HTTPError with
+// StatusCode 401. On success the reader goroutine runs until Close.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("client: Config.URL is required")
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("client: Config.Token is required")
+	}
+	if cfg.History == 0 {
+		cfg.History = DefaultHistory
+	}
+	if cfg.History < 4 {
+		return nil, fmt.Errorf("client: Config.History is %d, must be at least 4", cfg.History)
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	hs := cfg.HandshakeTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		hs = min(hs, time.Until(dl))
+	}
+	if hs <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+
+	c := &Client{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		done:    make(chan struct{}),
+		welcome: make(chan struct{}),
+		changed: make(chan struct{}),
+		pings:   map[uint64]chan struct{}{},
+		rep:     newReplica(cfg.History),
+	}
+	c.send.init(c)
+
+	d := &ctxDialer{ctx: ctx}
+	ws, resp, err := gws.NewClient(handler{c}, &gws.ClientOption{
+		Addr:               cfg.URL,
+		RequestHeader:      http.Header{"Authorization": {"Bearer " + cfg.Token}},
+		HandshakeTimeout:   hs,
+		ReadMaxPayloadSize: MaxServerMessage,
+		NewDialer:          func() (gws.Dialer, error) { return d, nil },
+		Logger:             gwsLogger{c.log},
+	})
+	canceled := d.stop()
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, httpError(resp)
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("client: dial %s: %w", redact(cfg.URL), ctx.Err())
+		}
+		return nil, fmt.Errorf("client: dial %s: %w", redact(cfg.URL), err)
+	}
+	if canceled {
+		_ = ws.NetConn().Close()
+		return nil, fmt.Errorf("client: dial %s: %w", redact(cfg.URL), ctx.Err())
+	}
+	c.ws = ws
+	go func() {
+		defer close(c.done)
+		ws.ReadLoop()
+	}()
+
+	select {
+	case <-c.welcome:
+		return c, nil
+	case <-c.done:
+		return nil, fmt.Errorf("client: connection ended before welcome: %w", c.closeCause())
+	case <-ctx.Done():
+		_ = c.Close()
+		return nil, ctx.Err()
+	}
+}
+
+// PlayerID returns the player ID the server assigned (from welcome).
+func (c *Client) PlayerID() string { return c.playerID }
+
+// Name returns the player's display name (from welcome).
+func (c *Client) Name() string { return c.name }
+
+// Done is closed when the connection has ended and the reader goroutine has
+// exited (after Close, or when the server or network closed it).
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err returns why the connection ended: nil while it is open or when Close
+// ended it; a *CloseError when the server closed it; another error for a
+// network failure.
+func (c *Client) Err() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return nil
+	}
+}
+
+// Close closes the connection (close code 1000) and waits for the reader
+// goroutine to exit; no callback runs after it returns. A waiting Join,
+// Leave, Ping or Wait returns an error wrapping ErrClosed. Close is
+// idempotent and always returns nil.
+func (c *Client) Close() error {
+	if c.closing.CompareAndSwap(false, true) {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+		_ = c.ws.WriteClose(1000, nil)
+	}
+	<-c.done
+	return nil
+}
+
+// State copies the replica into dst (reusing its storage; nil allocates a
+// new snapshot) and describes it. ok is false when the client holds no
+// replica (not seated yet, or left); dst is then untouched.
+func (c *Client) State(dst *netcode.Snapshot) (s State, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.latest == nil {
+		return State{}, false
+	}
+	if dst == nil {
+		dst = &netcode.Snapshot{}
+	}
+	dst.CopyFrom(c.latest)
+	return State{Room: c.room, Tick: c.tick, InputSeq: c.inputSeq, Snapshot: dst}, true
+}
+
+// Wait blocks until cond reports true, or ctx is done, or the connection
+// ends. cond is called now and after every applied frame or seat change,
+// with the client's lock held: it must be quick, must not call Client
+// methods and must not keep s.Snapshot (the live replica, nil when there is
+// none).
+func (c *Client) Wait(ctx context.Context, cond func(s State) bool) error {
+	for {
+		c.mu.Lock()
+		s := State{Room: c.room, Tick: c.tick, InputSeq: c.inputSeq, Snapshot: c.latest}
+		met := cond(s)
+		ch := c.changed
+		c.mu.Unlock()
+		if met {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.done:
+			return fmt.Errorf("client: wait: %w", c.closeCause())
+		}
+	}
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() Stats { return c.st.load() }
+
+// closeCause is the error for operations cut short by the end of the
+// connection: ErrClosed, wrapping the reason when there is one.
+func (c *Client) closeCause() error {
+	if c.err != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, c.err)
+	}
+	return ErrClosed
+}
+
+// notifyLocked wakes Wait callers. c.mu must be held.
+func (c *Client) notifyLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// WebSocketURL turns an HTTP base URL of a tickroom server
+// (http://host:port, optionally with a path prefix) into its WebSocket
+// endpoint (ws://host:port/ws). ws:// and wss:// URLs are returned as they
+// are.
+func WebSocketURL(httpBase string) (string, error) {
+	u, err := url.Parse(httpBase)
+	if err != nil {
+		return "", fmt.Errorf("client: bad URL: %w", err)
+	}
+	switch u.Scheme {
+	case "ws", "wss":
+		return u.String(), nil
+	case "http":
+		u.Scheme = "ws"
+	case "https":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("client: URL %q: scheme must be http, https, ws or wss", redact(httpBase))
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("client: URL %q has no host", redact(httpBase))
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
+	u.RawQuery, u.Fragment = "", ""
+	return u.String(), nil
+}
+
+// redact drops the query (which may hold an access_token) from a URL for
+// error messages.
+func redact(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 {
+		return s[:i] + "?…"
+	}
+	return s
+}
+
+// ctxDialer dials with a context and, until stop, closes the connection
+// when the context is canceled, which aborts a hanging handshake.
+type ctxDialer struct {
+	ctx context.Context // the Dial call's context, used only during Dial
+
+	mu     sync.Mutex // guards stopFn
+	stopFn func() bool
+}
+
+func (d *ctxDialer) Dial(network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	conn, err := nd.DialContext(d.ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.stopFn = context.AfterFunc(d.ctx, func() { _ = conn.Close() })
+	d.mu.Unlock()
+	return conn, nil
+}
+
+// stop ends the cancellation watch and reports whether it already fired
+// (the connection is then closed).
+func (d *ctxDialer) stop() bool {
+	d.mu.Lock()
+	f := d.stopFn
+	d.mu.Unlock()
+	if f == nil || f() {
+		return false
+	}
+	// The AfterFunc started (or ran); it closes the conn.
+	return true
+}
+
+// gwsLogger routes gws's internal error logs to slog.
+type gwsLogger struct{ l *slog.Logger }
+
+func (g gwsLogger) Error(v ...any) { g.l.Error("gws", "msg", fmt.Sprint(v...)) }
