@@ -66,6 +66,11 @@ func (s *sender) applied(tick uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ack = tick
+	if tick == 0 {
+		// The state before a room's first tick: `ack 0` would mean
+		// "send a snapshot", which the server does anyway.
+		return
+	}
 	if s.fed {
 		s.fed = false
 		return
