@@ -1,0 +1,130 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/bot"
+	"github.com/tickroom/tickroom/games/arena"
+)
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want bot.Config
+	}{
+		{nil, bot.Config{URL: bot.DefaultURL, Bots: bot.DefaultBots, Room: bot.DefaultRoom,
+			Duration: bot.DefaultDuration, Rate: bot.DefaultRate, Seed: bot.DefaultSeed, Dials: bot.DefaultDials}},
+		{[]string{"--url", "http://h:1", "--bots", "100", "--room", "arena-players", "--duration", "2m",
+			"--rate", "30", "--seed", "7", "--dials", "5"},
+			bot.Config{URL: "http://h:1", Bots: 100, Room: "arena-players", Duration: 2 * time.Minute, Rate: 30, Seed: 7, Dials: 5}},
+	}
+	for _, tc := range tests {
+		var got bot.Config
+		fs := flag.NewFlagSet("bot", flag.ContinueOnError)
+		got.Flags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatalf("Parse(%q): %v", tc.args, err)
+		}
+		if got.URL != tc.want.URL || got.Bots != tc.want.Bots || got.Room != tc.want.Room || got.Duration != tc.want.Duration ||
+			got.Rate != tc.want.Rate || got.Seed != tc.want.Seed || got.Dials != tc.want.Dials {
+			t.Errorf("Flags %q: got %+v, want %+v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []bot.Config{
+		{Bots: -1},
+		{Rate: -5},
+		{Duration: -time.Second},
+		{Dials: -1},
+		{URL: "ftp://x"},
+	} {
+		if _, err := bot.Run(t.Context(), cfg); err == nil {
+			t.Errorf("Run(%+v): got no error", cfg)
+		}
+	}
+}
+
+func TestSummaryJSON(t *testing.T) {
+	b, err := json.Marshal(bot.Summary{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"bots", "connected", "rooms", "snapshots", "deltas", "bytes_received", "frames",
+		"avg_delta_bytes", "avg_snapshot_bytes", "desyncs", "errors", "inputs_sent", "duration_s"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("Summary JSON has no %q: %s", k, b)
+		}
+	}
+}
+
+func TestRunUnknownRoomTypeIsAnError(t *testing.T) {
+	s := startServer(t, mustType(t, arena.Options{}))
+	sum, err := bot.Run(t.Context(), bot.Config{URL: s.HTTP, Bots: 3, Room: "no-such-game", Duration: time.Second})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if sum.OK() || sum.Connected != 0 || sum.Errors != 3 || !strings.Contains(sum.FirstError, "unknown_room_type") {
+		t.Errorf("got %+v, want 3 errors about unknown_room_type and not OK", sum)
+	}
+}
+
+func TestRunServerDownIsAnError(t *testing.T) {
+	// A port nobody listens on: connecting fails at once.
+	sum, err := bot.Run(t.Context(), bot.Config{URL: "http://127.0.0.1:1", Bots: 2, Duration: time.Second})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if sum.OK() || sum.Errors != 2 || sum.FirstError == "" {
+		t.Errorf("got %+v, want 2 errors and not OK", sum)
+	}
+}
+
+func TestRunStopsWhenContextEnds(t *testing.T) {
+	s := startServer(t, mustType(t, arena.Options{}))
+	ctx, cancel := context.WithCancel(t.Context())
+	var sum bot.Summary
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		sum, err = bot.Run(ctx, bot.Config{URL: s.HTTP, Bots: 4, Room: "arena-players", Duration: time.Minute, Seed: 3})
+		done <- err
+	}()
+	// Wait for the server to give every bot a seat.
+	deadline := time.After(10 * time.Second)
+	for seated := 0; seated < 4; {
+		seated = 0
+		for _, r := range s.Rooms.Rooms() {
+			seated += r.Players
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("only %d bots seated", seated)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after the context ended")
+	}
+	// Bots still joining when ctx ended are not counted as connected;
+	// nothing counts as an error.
+	if sum.Connected == 0 || sum.Desyncs != 0 || sum.Errors != 0 || sum.DurationS > 30 {
+		t.Errorf("got %+v, want bots stopped early without errors", sum)
+	}
+}

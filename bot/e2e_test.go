@@ -1,0 +1,172 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/bot"
+	"github.com/tickroom/tickroom/games/arena"
+	"github.com/tickroom/tickroom/netcode"
+	"github.com/tickroom/tickroom/netcode/client"
+	"github.com/tickroom/tickroom/player"
+	"github.com/tickroom/tickroom/room"
+	"github.com/tickroom/tickroom/server"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testServer is a real tickroom server on loopback.
+type testServer struct {
+	HTTP  string
+	Rooms *room.Manager
+}
+
+func startServer(t *testing.T, types ...*room.Type) *testServer {
+	t.Helper()
+	log := testLogger(t)
+	tokens, err := player.NewTokens(player.TokenConfig{Secret: player.RandomSecret()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := room.NewManager(room.Config{Types: types, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Tokens: tokens, Rooms: mgr, GuestAuth: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		mgr.Close()
+		hs.Close()
+	})
+	return &testServer{HTTP: hs.URL, Rooms: mgr}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func mustType(t *testing.T, o arena.Options) *room.Type {
+	t.Helper()
+	typ, err := arena.Type(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return typ
+}
+
+// compareWithServer checks that c's replica equals the server room's
+// state at the replica's tick.
+func compareWithServer(ctx context.Context, rooms *room.Manager, c *client.Client) error {
+	got, ok := c.State(nil)
+	if !ok {
+		return errors.New("no replica")
+	}
+	r, ok := rooms.Room(got.Room)
+	if !ok {
+		return fmt.Errorf("room %s is not running", got.Room)
+	}
+	want := &netcode.Snapshot{}
+	found := false
+	var serverTick uint64
+	err := r.Do(ctx, func(rc *room.Ctx) {
+		serverTick = rc.Tick()
+		if s := rc.Snapshot(got.Tick); s != nil {
+			want.CopyFrom(s)
+			found = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("tick %d is no longer in the server's history (server at tick %d)", got.Tick, serverTick)
+	}
+	if !got.Snapshot.Equal(want) || got.Snapshot.Checksum() != want.Checksum() {
+		return fmt.Errorf("replica at tick %d differs from the server:\n%s\nserver:\n%s", got.Tick, got.Snapshot, want)
+	}
+	return nil
+}
+
+// TestEndToEnd is the acceptance test of the foundation: a real server,
+// 20 SDK bots spread over several rooms for 3 s, every frame verified,
+// and every bot's replica equal to the server's state at the same tick.
+func TestEndToEnd(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  arena.Options
+		rooms int
+	}{
+		{"arena with pickups, 2 rooms of 10", arena.Options{Pickups: true}, 2},
+		{"players only, 4 rooms of 5", arena.Options{Name: "arena-5", Capacity: 5}, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			typ := mustType(t, tc.opts)
+			s := startServer(t, typ)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+
+			var compared atomic.Int64
+			sum, err := bot.Run(ctx, bot.Config{
+				URL:      s.HTTP,
+				Bots:     20,
+				Room:     typ.Name(),
+				Duration: 3 * time.Second,
+				Seed:     42,
+				Logger:   testLogger(t),
+				AfterPlay: func(ctx context.Context, n int, c *client.Client) error {
+					if err := compareWithServer(ctx, s.Rooms, c); err != nil {
+						t.Errorf("bot %d: %v", n, err)
+						return err
+					}
+					compared.Add(1)
+					return nil
+				},
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			js, _ := json.Marshal(sum)
+			t.Logf("summary: %s", js)
+
+			if !sum.OK() {
+				t.Errorf("summary not OK: %d/%d connected, %d desyncs, %d errors (first: %s)",
+					sum.Connected, sum.Bots, sum.Desyncs, sum.Errors, sum.FirstError)
+			}
+			if sum.Connected != 20 || sum.Rooms != tc.rooms {
+				t.Errorf("got %d bots in %d rooms, want 20 in %d", sum.Connected, sum.Rooms, tc.rooms)
+			}
+			if sum.Desyncs != 0 {
+				t.Errorf("got %d desyncs, want 0", sum.Desyncs)
+			}
+			if got := compared.Load(); got != 20 {
+				t.Errorf("%d replicas matched the server, want 20", got)
+			}
+			if sum.Deltas == 0 || sum.Snapshots < 20 {
+				t.Errorf("got %d deltas and %d snapshots, want deltas and ≥ 1 snapshot per bot", sum.Deltas, sum.Snapshots)
+			}
+			if !(sum.AvgDeltaBytes < sum.AvgSnapshotBytes) {
+				t.Errorf("avg delta frame %.1f B, avg snapshot %.1f B: want deltas smaller", sum.AvgDeltaBytes, sum.AvgSnapshotBytes)
+			}
+			// 3 s at 20 Hz: about 60 frames and inputs per bot.
+			if sum.FrameRate < 15 || sum.FrameRate > 25 {
+				t.Errorf("frame rate %.1f Hz per bot, want about 20", sum.FrameRate)
+			}
+			if sum.InputsSent < 20*50 {
+				t.Errorf("%d inputs sent, want about 20×60", sum.InputsSent)
+			}
+		})
+	}
+}
