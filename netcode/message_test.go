@@ -548,7 +548,6 @@ func TestDecodeServerBad(t *testing.T) {
 		{"joined tick_rate negative", "95 66 a1 72 a1 74 ff 90", CodeBadMessage, MsgJoined, "joined: tick_rate must be uint"},
 		{"joined schema 4G", "95 66 a1 72 a1 74 14 dd ff ff ff ff", CodeBadMessage, MsgJoined, "joined: declared length exceeds"},
 		{"frame too few", "95 67 01 01 01 01", CodeBadMessage, MsgFrame, "frame: too few fields"},
-		{"frame too many", "9a 67 01 01 01 01 90 90 90 90 90", CodeBadMessage, MsgFrame, "frame: too many fields"},
 		{"frame checksum > uint32", "96 67 01 01 01 cf 00 00 00 01 00 00 00 00 90", CodeBadMessage, MsgFrame, "frame: checksum must be a uint32"},
 		{"frame tick negative", "96 67 ff 01 01 01 90", CodeBadMessage, MsgFrame, "frame: tick must be uint"},
 		{"frame changes not array", "96 67 01 01 01 01 c0", CodeBadMessage, MsgFrame, "frame: changes must be an array"},
@@ -722,5 +721,23 @@ func TestMsgTypeString(t *testing.T) {
 		if got := tp.String(); got != want {
 			t.Errorf("MsgType(%d).String() = %q; want %q", tp, got, want)
 		}
+	}
+}
+
+// Server messages may grow trailing fields in later protocol versions;
+// clients ignore the ones they do not know (PROTOCOL §3).
+func TestDecodeServerIgnoresExtraTrailingFields(t *testing.T) {
+	rows := []struct{ name, in string }{
+		{"frame with a 10th field", "9a 67 01 01 01 01 90 90 90 90 a1 78"},
+		{"welcome with a 5th field", "95 65 a1 70 a1 6e 01 c3"},
+		{"left with a 4th field", "94 6a a1 72 a5 6c 65 61 76 65 90"},
+	}
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			var m ServerMessage
+			if err := DecodeServer(codecHex(tt.in), &m); err != nil {
+				t.Fatalf("DecodeServer(%s) = %v, want success", tt.in, err)
+			}
+		})
 	}
 }

@@ -63,9 +63,9 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 	if cnt < lo {
 		return protoFieldErr(t, "too few fields")
 	}
-	if cnt > hi {
-		return protoFieldErr(t, "too many fields")
-	}
+	// Extra trailing fields are ignored: later protocol versions may add
+	// some, and older clients must keep working (PROTOCOL §3).
+	cnt = min(cnt, hi)
 	m.Type = t
 
 	switch t {
