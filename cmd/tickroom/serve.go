@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tickroom/tickroom/games/arena"
+	"github.com/tickroom/tickroom/player"
+	"github.com/tickroom/tickroom/room"
+	"github.com/tickroom/tickroom/server"
+)
+
+// Serve is `tickroom serve`: the room server with the demo game.
+type Serve struct {
+	Addr          string
+	Secret        string
+	TokenTTL      time.Duration
+	GuestAuth     bool
+	ArenaCapacity int
+	TickRate      int
+	LogLevel      string
+
+	// Ready, if set, receives the bound address once the server accepts
+	// connections (tests listen on port 0).
+	Ready func(addr net.Addr)
+}
+
+// Flags registers the command's flags.
+func (s *Serve) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&s.Addr, "addr", "127.0.0.1:8080", "HTTP listen address (WebSocket at /ws)")
+	fs.StringVar(&s.Secret, "token-secret", "", "HS256 secret for player tokens, at least 32 bytes; empty: a random secret per process (tokens die with it)")
+	fs.DurationVar(&s.TokenTTL, "token-ttl", 24*time.Hour, "lifetime of guest tokens")
+	fs.BoolVar(&s.GuestAuth, "guest-auth", true, "serve POST /v1/auth/guest (development convenience)")
+	fs.IntVar(&s.ArenaCapacity, "arena-capacity", 10, "players per arena room")
+	fs.IntVar(&s.TickRate, "tick-rate", 20, "arena ticks per second")
+	fs.StringVar(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+// Run serves until ctx is cancelled, then drains: WebSockets get 1001,
+// HTTP requests finish, rooms stop.
+func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.LogLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	secret := []byte(s.Secret)
+	if len(secret) == 0 {
+		secret = player.RandomSecret()
+		log.Warn("no --token-secret (TICKROOM_TOKEN_SECRET) set: using a random secret; tokens are valid for this process only")
+	}
+	tokens, err := player.NewTokens(player.TokenConfig{Secret: secret, TTL: s.TokenTTL})
+	if err != nil {
+		return fmt.Errorf("--token-secret: %w", err)
+	}
+	var types []*room.Type
+	for _, o := range []arena.Options{{Pickups: true}, {}} {
+		o.Capacity, o.TickRate = s.ArenaCapacity, s.TickRate
+		t, err := arena.Type(o)
+		if err != nil {
+			return err
+		}
+		types = append(types, t)
+	}
+	rooms, err := room.NewManager(room.Config{Types: types, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer rooms.Close()
+	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Logger: log, GuestAuth: s.GuestAuth})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = t.Name()
+	}
+	log.Info("tickroom serving", "addr", "http://"+ln.Addr().String(), "ws", "ws://"+ln.Addr().String()+"/ws", "room_types", strings.Join(names, ","))
+	if s.Ready != nil {
+		s.Ready(ln.Addr())
+	}
+
+	select {
+	case err := <-served:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	srv.Close() // WebSockets: close 1001, bounded by the write timeout
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	<-served
+	return nil
+}
