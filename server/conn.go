@@ -167,12 +167,11 @@ func (c *conn) dispatch(m *netcode.ClientMessage) {
 			s.Ack(m.Ack)
 		}
 	case netcode.MsgAck:
-		s := c.seat.Load()
-		if s == nil {
-			c.sendError(netcode.CodeNotInRoom, "ack without a seat", m.Type)
-			return
+		// Without a seat an ack is ignored: frames sent just before a
+		// leave or kick are acknowledged after it, and that is no error.
+		if s := c.seat.Load(); s != nil {
+			s.Ack(m.Ack)
 		}
-		s.Ack(m.Ack)
 	case netcode.MsgLeave:
 		s := c.seat.Load()
 		if s == nil {

@@ -370,7 +370,6 @@ func TestBadInputGetsAnAnswerAndHurtsNobody(t *testing.T) {
 		{"trailing bytes", seated, []byte{0x92, 0x03, 0x01, 0x00}, netcode.CodeBadMessage, netcode.MsgAck},
 		{"input payload of the wrong shape", seated, enc(func(b *netcode.Buffer) { netcode.AppendInput(b, 1, []byte{0xa1, 'x'}, 0) }), netcode.CodeBadMessage, netcode.MsgInput},
 		{"input without a seat", fresh, enc(func(b *netcode.Buffer) { netcode.AppendInput(b, 1, []byte{0x92, 0x00, 0x00}, 0) }), netcode.CodeNotInRoom, netcode.MsgInput},
-		{"ack without a seat", fresh, enc(func(b *netcode.Buffer) { netcode.AppendAck(b, 3) }), netcode.CodeNotInRoom, netcode.MsgAck},
 		{"leave without a seat", fresh, enc(netcode.AppendLeave), netcode.CodeNotInRoom, netcode.MsgLeave},
 		{"second join", seated, enc(func(b *netcode.Buffer) { netcode.AppendJoin(b, "arena-players", "") }), netcode.CodeAlreadyInRoom, netcode.MsgJoin},
 		{"unknown room type", fresh, enc(func(b *netcode.Buffer) { netcode.AppendJoin(b, "chess", "") }), netcode.CodeUnknownRoomType, netcode.MsgJoin},
