@@ -9,9 +9,10 @@ import (
 
 // replica holds the recent states of the room, the possible baselines of
 // the next deltas (PROTOCOL §5): a small ring of snapshots keyed by tick.
-// Every applied state is kept until a frame arrives whose base is newer,
+// Every applied state is kept until a delta arrives whose base is newer,
 // because acks only move forward and the server builds each delta against
-// the latest tick it saw acknowledged. When the ring is full, the oldest
+// the latest tick it saw acknowledged (a full frame does not retire
+// anything: acks sent before it may still arrive and become bases). When the ring is full, the oldest
 // state that is neither the latest nor the current base is reused.
 //
 // The replica is owned by the reader goroutine. Only the latest state is
@@ -96,11 +97,15 @@ func (r *replica) apply(m *netcode.ServerMessage) (*netcode.Snapshot, error) {
 		return nil, r.fail(fmt.Sprintf("tick %d: checksum %#08x, server %#08x", m.Tick, got, m.Checksum))
 	}
 
-	// States older than this frame's base are never used again; after a
-	// full frame, none of the others is.
-	for i, ok := range r.valid {
-		if ok && (baseIdx < 0 || r.slots[i].Tick() < r.slots[baseIdx].Tick()) {
-			r.valid[i] = false
+	// States older than this frame's base are never used again. A full
+	// frame says nothing about that: the server sends one while it has no
+	// ack yet, and an ack already on its way may name an older state.
+	if baseIdx >= 0 {
+		bt := r.slots[baseIdx].Tick()
+		for i, ok := range r.valid {
+			if ok && r.slots[i].Tick() < bt {
+				r.valid[i] = false
+			}
 		}
 	}
 	r.valid[dst] = true

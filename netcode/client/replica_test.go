@@ -26,7 +26,7 @@ func state(t *testing.T, tick uint64, n int) *netcode.Snapshot {
 	var w netcode.StateWriter
 	w.Begin(s, tick)
 	for i := range n {
-		w.Entity(uint32(i+1), 0).Int(int64(tick)*int64(i+1)).String("d")
+		w.Entity(uint32(i+1), 0).Int(int64(tick) * int64(i+1)).String("d")
 	}
 	if err := w.End(); err != nil {
 		t.Fatal(err)
@@ -69,6 +69,7 @@ func TestReplica(t *testing.T) {
 		{"base dropped once a newer base was used", []step{{0, 1, false, "ok"}, {1, 2, false, "ok"}, {2, 3, false, "ok"}, {1, 4, false, "desync"}}},
 		{"missing base then skip until full", []step{{0, 5, false, "ok"}, {4, 6, false, "desync"}, {5, 7, false, "skip"}, {0, 8, false, "ok"}, {8, 9, false, "ok"}}},
 		{"checksum mismatch", []step{{0, 1, false, "ok"}, {1, 2, true, "desync"}, {1, 3, false, "skip"}, {0, 4, false, "ok"}}},
+		{"full frames while the ack travels, then a delta on an older ack", []step{{0, 1, false, "ok"}, {0, 2, false, "ok"}, {0, 3, false, "ok"}, {1, 4, false, "ok"}, {3, 5, false, "ok"}, {1, 6, false, "desync"}}},
 		{"bad full frame", []step{{0, 1, true, "desync"}, {0, 2, false, "ok"}}},
 		{"ring full: many states ahead of the base", []step{
 			{0, 1, false, "ok"}, {1, 2, false, "ok"}, {1, 3, false, "ok"}, {1, 4, false, "ok"},

@@ -19,12 +19,15 @@ import (
 type sender struct {
 	c *Client
 
-	mu   sync.Mutex // guards the fields below and every socket write
-	buf  *netcode.Buffer
-	seq  uint64 // last input seq sent in the current seat
-	ack  uint64 // latest applied tick, to acknowledge; 0 = none / snapshot requested
-	fed  bool   // an input carried an ack since the last applied frame
-	acks uint64 // ack messages written
+	mu  sync.Mutex // guards the fields below and every socket write
+	buf *netcode.Buffer
+	seq uint64 // last input seq sent in the current seat
+	ack uint64 // latest applied tick, to acknowledge; 0 = none / snapshot requested
+	fed bool   // an input carried an ack since the last applied frame
+	// leaving is set when leave was written: nothing more is sent for the
+	// seat (an ack crossing the server's `left` would earn not_in_room).
+	leaving bool
+	acks    uint64 // ack messages written
 }
 
 func (s *sender) init(c *Client) {
@@ -66,7 +69,7 @@ func (s *sender) applied(tick uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ack = tick
-	if tick == 0 {
+	if tick == 0 || s.leaving {
 		// The state before a room's first tick: `ack 0` would mean
 		// "send a snapshot", which the server does anyway.
 		return
@@ -88,6 +91,9 @@ func (s *sender) requestSnapshot() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ack, s.fed = 0, false
+	if s.leaving {
+		return
+	}
 	s.buf.Reset()
 	netcode.AppendAck(s.buf, 0)
 	if err := s.writeLocked(); err == nil {
@@ -99,7 +105,7 @@ func (s *sender) requestSnapshot() {
 // again and nothing is acknowledged yet. Called by the reader on joined.
 func (s *sender) seated() {
 	s.mu.Lock()
-	s.seq, s.ack, s.fed = 0, 0, false
+	s.seq, s.ack, s.fed, s.leaving = 0, 0, false, false
 	s.mu.Unlock()
 }
 
@@ -124,6 +130,9 @@ func (c *Client) SendInput(payload any) (seq uint64, err error) {
 	s := &c.send
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.leaving {
+		return 0, ErrNotInRoom
+	}
 	s.buf.Reset()
 	netcode.AppendInput(s.buf, s.seq+1, raw, s.ack)
 	if err := s.writeLocked(); err != nil {
@@ -194,7 +203,9 @@ func (c *Client) Join(ctx context.Context, roomType, roomID string) (JoinInfo, e
 }
 
 // Leave gives up the current seat and waits for the server's `left`.
-// The replica is dropped.
+// From the call on, nothing more is sent for the seat (inputs fail with
+// ErrNotInRoom, frames still arriving are not acknowledged); the replica
+// is dropped when `left` arrives.
 func (c *Client) Leave(ctx context.Context) error {
 	c.mu.Lock()
 	if c.room == "" {
@@ -207,7 +218,14 @@ func (c *Client) Leave(ctx context.Context) error {
 	w := c.leaveW
 	c.mu.Unlock()
 
-	if err := c.send.write(func(b *netcode.Buffer) { netcode.AppendLeave(b) }); err != nil {
+	s := &c.send
+	s.mu.Lock()
+	s.leaving = true
+	s.buf.Reset()
+	netcode.AppendLeave(s.buf)
+	err := s.writeLocked()
+	s.mu.Unlock()
+	if err != nil {
 		return err
 	}
 	select {
