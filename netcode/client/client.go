@@ -32,7 +32,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultHistory          = 16
+	DefaultHistory          = 64
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
 	// MaxServerMessage bounds one server message; a larger one closes the
@@ -56,15 +56,18 @@ type Config struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// History is how many states the replica keeps as possible delta
-	// baselines (PROTOCOL §5): the latest applied ticks that the server may
-	// still use. Default DefaultHistory, at least 4. At 20 Hz, 16 states
-	// cover an acknowledgement round trip of 0.8 s; a longer one costs a
-	// desync and a full snapshot, never a wrong state.
+	// baselines (PROTOCOL §5): the applied ticks the server may still use.
+	// Default DefaultHistory, the server's own history, so a baseline is
+	// never missing however late the acks reach the server; at least 4.
+	// A slot costs memory only once it has been used, which happens when
+	// acks lag: a smaller History bounds that, at the price of a desync
+	// (and a full snapshot, never a wrong state) when the lag exceeds it.
 	History int
 	// WriteTimeout bounds each socket write. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
-	// HandshakeTimeout bounds the WebSocket handshake (a sooner ctx deadline
-	// wins). Default DefaultHandshakeTimeout.
+	// HandshakeTimeout bounds the WebSocket handshake, and then the wait
+	// for welcome (a sooner ctx deadline wins). Default
+	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
 	// OnFrame is called after each frame was applied and verified.
@@ -317,11 +320,16 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		ws.ReadLoop()
 	}()
 
+	timer := time.NewTimer(cfg.HandshakeTimeout)
+	defer timer.Stop()
 	select {
 	case <-c.welcome:
 		return c, nil
 	case <-c.done:
 		return nil, fmt.Errorf("client: connection ended before welcome: %w", c.closeCause())
+	case <-timer.C:
+		_ = c.Close()
+		return nil, fmt.Errorf("client: no welcome within %v", cfg.HandshakeTimeout)
 	case <-ctx.Done():
 		_ = c.Close()
 		return nil, ctx.Err()

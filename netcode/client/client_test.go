@@ -417,8 +417,11 @@ func TestServerCloseEndsClient(t *testing.T) {
 	if err := c.Err(); !errors.As(err, &ce) || ce.Code != server.CloseGoingAway {
 		t.Fatalf("Err: got %v, want a *CloseError with code %d", c.Err(), server.CloseGoingAway)
 	}
-	if _, err := c.SendInput([]float64{1, 1}); err == nil {
-		t.Errorf("SendInput after the close succeeded")
+	if _, err := c.SendInput([]float64{1, 1}); !errors.Is(err, client.ErrClosed) && !errors.Is(err, client.ErrNotInRoom) {
+		t.Errorf("SendInput after the close: got %v, want ErrClosed or ErrNotInRoom", err)
+	}
+	if err := c.SendMsg(c.PlayerID(), "x"); !errors.Is(err, client.ErrClosed) {
+		t.Errorf("SendMsg after the close: got %v, want ErrClosed", err)
 	}
 	if err := c.Wait(ctx, func(client.State) bool { return false }); !errors.Is(err, client.ErrClosed) {
 		t.Errorf("Wait after the close: got %v, want ErrClosed", err)

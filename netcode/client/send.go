@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -43,9 +44,17 @@ func (s *sender) writeLocked() error {
 	if s.c.closing.Load() {
 		return ErrClosed
 	}
+	select {
+	case <-s.c.done:
+		return s.c.closeCause()
+	default:
+	}
 	ws := s.c.ws
 	_ = ws.SetWriteDeadline(time.Now().Add(s.c.cfg.WriteTimeout))
 	if err := ws.WriteMessage(gws.OpcodeBinary, s.buf.B); err != nil {
+		if errors.Is(err, gws.ErrConnClosed) {
+			return fmt.Errorf("client: write: %w: %w", ErrClosed, err)
+		}
 		return fmt.Errorf("client: write: %w", err)
 	}
 	return nil
