@@ -389,12 +389,23 @@ func (b *bot) play(ctx context.Context, c *client.Client) (late uint64, err erro
 			}
 			return late, fmt.Errorf("bot %d: input: %w", b.n, err)
 		}
-		next = next.Add(period)
-		if behind := now.Sub(next); behind >= 0 {
-			k := behind/period + 1
-			next = next.Add(k * period)
-			late += uint64(k)
-		}
+		var skipped uint64
+		next, skipped = nextSlot(next, now, period)
+		late += skipped
 		timer.Reset(time.Until(next))
 	}
+}
+
+// nextSlot returns the first slot of the grid prev + k·period (k ≥ 1) that
+// is after now, and how many slots before it were missed (already past).
+// Scheduling on the grid instead of "now + period" keeps the rate exact:
+// timer latency does not accumulate.
+func nextSlot(prev, now time.Time, period time.Duration) (next time.Time, skipped uint64) {
+	next = prev.Add(period)
+	if behind := now.Sub(next); behind >= 0 {
+		k := behind/period + 1
+		next = next.Add(k * period)
+		skipped = uint64(k)
+	}
+	return next, skipped
 }

@@ -10,7 +10,16 @@
 // time. All Client methods are safe for concurrent use; the ones that send
 // write on the calling goroutine (a write blocks at most Config.WriteTimeout)
 // and the ones that wait for an answer (Join, Leave, Ping, Wait) take a
-// context.
+// context. The client's two locks (the replica's and the writer's) are never
+// held together, and neither is held while a callback runs.
+//
+// Acknowledgements: after each applied frame the client acknowledges its
+// tick on the next input when inputs are flowing (an input carries the ack
+// of the latest applied frame), otherwise with a separate ack message, so
+// the server learns of every applied tick within about one tick and a client
+// that sends an input per tick sends no ack messages at all. After a
+// checksum mismatch or a missing baseline (a desync, counted in Stats) the
+// client asks for a full snapshot and skips deltas until it arrives.
 package client
 
 import (

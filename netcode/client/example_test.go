@@ -1,0 +1,48 @@
+package client_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/tickroom/tickroom/netcode/client"
+)
+
+// A bot that joins an arena room, walks right for a second and prints where
+// it ended up, as seen in its verified replica.
+func Example() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	token, id, err := client.GuestToken(ctx, "http://127.0.0.1:8080", "Ada")
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := client.Dial(ctx, client.Config{URL: "ws://127.0.0.1:8080/ws", Token: token})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	if _, err := c.Join(ctx, "arena", ""); err != nil {
+		log.Fatal(err) // e.g. a *client.ServerError with Code "room_full"
+	}
+	var last uint64
+	for range 20 {
+		if last, err = c.SendInput([]float64{1, 0}); err != nil { // arena input: [dx, dy]
+			log.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // one input per tick at 20 Hz
+	}
+	// Wait until the server has applied the last input.
+	if err := c.Wait(ctx, func(s client.State) bool { return s.InputSeq >= last }); err != nil {
+		log.Fatal(err)
+	}
+	st, _ := c.State(nil)
+	for i := 0; i < st.Snapshot.Len(); i++ {
+		if e := st.Snapshot.At(i); e.Kind == 0 && e.Str(0) == id { // arena player: id, name, x, y, ...
+			fmt.Println("tick", st.Tick, "x", e.Int(2), "y", e.Int(3))
+		}
+	}
+}
