@@ -28,7 +28,6 @@ type sender struct {
 	// leaving is set when leave was written: nothing more is sent for the
 	// seat (an ack crossing the server's `left` would earn not_in_room).
 	leaving bool
-	acks    uint64 // ack messages written
 }
 
 func (s *sender) init(c *Client) {
