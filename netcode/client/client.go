@@ -149,6 +149,7 @@ type Stats struct {
 	Events        uint64
 	Errors        uint64 // error messages received
 	Malformed     uint64 // undecodable server messages
+	Unknown       uint64 // messages of an unknown type (a later protocol version), skipped
 	InputsSent    uint64
 	AcksSent      uint64 // separate ack messages (acks ride on inputs too)
 }

@@ -50,6 +50,14 @@ func (c *Client) handle(b []byte) {
 	c.st.bytes.Add(uint64(len(b)))
 	m := &c.msg
 	if err := netcode.DecodeServer(b, m); err != nil {
+		var pe *netcode.ProtocolError
+		if errors.As(err, &pe) && pe.Code == netcode.CodeUnknownType {
+			// A message type of a later protocol version: skipped, like
+			// extra trailing fields.
+			c.st.unknown.Add(1)
+			c.log.Debug("client: skipping a server message of unknown type", "err", err)
+			return
+		}
 		c.st.malformed.Add(1)
 		c.log.Warn("client: undecodable server message", "err", err)
 		return

@@ -10,6 +10,7 @@ type counters struct {
 	snapshotBytes, deltaBytes atomic.Uint64
 	applied, desyncs, ignored atomic.Uint64
 	events, errors, malformed atomic.Uint64
+	unknown                   atomic.Uint64
 	inputsSent, acksSent      atomic.Uint64
 }
 
@@ -28,6 +29,7 @@ func (k *counters) load() Stats {
 		Events:        k.events.Load(),
 		Errors:        k.errors.Load(),
 		Malformed:     k.malformed.Load(),
+		Unknown:       k.unknown.Load(),
 		InputsSent:    k.inputsSent.Load(),
 		AcksSent:      k.acksSent.Load(),
 	}
