@@ -146,7 +146,7 @@ func codecReencodeServer(m *ServerMessage) []byte {
 		if m.TickRate > math.MaxInt64 {
 			tr = 0
 		}
-		AppendJoined(b, m.RoomID, m.RoomType, tr, m.Schema)
+		AppendJoined(b, m.RoomID, m.RoomType, tr, int(min(m.History, 1<<30)), m.Schema)
 	case MsgFrame:
 		fields := 6
 		switch {

@@ -139,10 +139,11 @@ type ServerMessage struct {
 	PlayerID, Name string
 	Protocol       uint64
 
-	// joined (RoomID, RoomType, TickRate, Schema) and left (RoomID).
+	// joined (RoomID, RoomType, TickRate, Schema, History) and left (RoomID).
 	RoomID, RoomType string
 	TickRate         uint64
 	Schema           []byte // raw msgpack value
+	History          uint64 // ticks the room keeps as baselines; 0 if not sent
 
 	// frame
 	Tick, Age, InputSeq uint64

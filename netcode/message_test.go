@@ -180,8 +180,8 @@ func codecVectors() []codecVector {
 			enc:    func(b *Buffer) { AppendWelcome(b, "p-ada", "Ada") },
 			server: &ServerMessage{Type: MsgWelcome, PlayerID: "p-ada", Name: "Ada", Protocol: 1}},
 		{name: "joined arena", file: "joined_arena.hex",
-			enc:    func(b *Buffer) { AppendJoined(b, "r-7", "arena", 20, schema) },
-			server: &ServerMessage{Type: MsgJoined, RoomID: "r-7", RoomType: "arena", TickRate: 20, Schema: schema}},
+			enc:    func(b *Buffer) { AppendJoined(b, "r-7", "arena", 20, 64, schema) },
+			server: &ServerMessage{Type: MsgJoined, RoomID: "r-7", RoomType: "arena", TickRate: 20, Schema: schema, History: 64}},
 		{name: "frame example", file: "frame_example.hex",
 			enc: func(b *Buffer) {
 				AppendFrameHead(b, 6, 100, 2, 42, 0xdeadbeef)
@@ -681,7 +681,7 @@ func TestCodecAllocs(t *testing.T) {
 		AppendPing(b, nil)
 		AppendLeave(b)
 		AppendWelcome(b, "p", "n")
-		AppendJoined(b, "r", "arena", 20, payload)
+		AppendJoined(b, "r", "arena", 20, 64, payload)
 		AppendError(b, CodeRoomFull, "room is full", MsgJoin)
 		AppendDirect(b, "p", payload)
 		AppendLeft(b, "r", "closed")
@@ -706,7 +706,7 @@ func TestAppendFrameHeadPanics(t *testing.T) {
 
 func TestAppendJoinedNegativeTickRate(t *testing.T) {
 	var m ServerMessage
-	in := codecEnc(func(b *Buffer) { AppendJoined(b, "r", "t", -5, []byte{0x90}) })
+	in := codecEnc(func(b *Buffer) { AppendJoined(b, "r", "t", -5, 64, []byte{0x90}) })
 	if err := DecodeServer(in, &m); err != nil || m.TickRate != 0 {
 		t.Errorf("DecodeServer(AppendJoined(tickRate=-5)) = %v, tick_rate %d; want nil, 0", err, m.TickRate)
 	}

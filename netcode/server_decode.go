@@ -48,7 +48,7 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 	case MsgWelcome, MsgError:
 		lo, hi = 4, 4
 	case MsgJoined:
-		lo, hi = 5, 5
+		lo, hi = 5, 6
 	case MsgFrame:
 		lo, hi = 6, 9
 	case MsgDirect, MsgLeft:
@@ -91,6 +91,12 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		}
 		if m.Schema, ok = r.raw(serverLimits()); !ok {
 			return protoFieldErr(t, "bad schema")
+		}
+		m.History = 0
+		if cnt >= 6 {
+			if m.History, ok = r.uint(); !ok {
+				return protoFieldErr(t, "history must be uint")
+			}
 		}
 	case MsgFrame:
 		return decodeFrame(&r, cnt, m)

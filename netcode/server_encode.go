@@ -15,17 +15,18 @@ func AppendWelcome(b *Buffer, playerID, name string) {
 	_ = e.EncodeUint(ProtocolVersion)
 }
 
-// AppendJoined appends [102, roomID, roomType, tickRate, schema]; schema
-// is the raw schema value (PROTOCOL §4). A negative tickRate is written
-// as 0.
-func AppendJoined(b *Buffer, roomID, roomType string, tickRate int, schema []byte) {
+// AppendJoined appends [102, roomID, roomType, tickRate, schema, history];
+// schema is the raw schema value (PROTOCOL §4), history the number of ticks
+// the room keeps as delta baselines. Negative numbers are written as 0.
+func AppendJoined(b *Buffer, roomID, roomType string, tickRate, history int, schema []byte) {
 	e := b.Enc()
-	_ = e.EncodeArrayLen(5)
+	_ = e.EncodeArrayLen(6)
 	_ = e.EncodeUint(uint64(MsgJoined))
 	_ = e.EncodeString(roomID)
 	_ = e.EncodeString(roomType)
 	_ = e.EncodeUint(uint64(max(tickRate, 0)))
 	appendRaw(b, schema)
+	_ = e.EncodeUint(uint64(max(history, 0)))
 }
 
 // AppendError appends [104, code, message, ref]. code is one of the Code

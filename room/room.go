@@ -331,7 +331,7 @@ func (r *Room) join(req JoinRequest) {
 	req.Done(s, nil) // before `joined` leaves: the client may answer at once
 
 	b := netcode.NewBuffer(64 + len(r.typ.schema))
-	netcode.AppendJoined(b, r.id, r.typ.cfg.Name, r.typ.cfg.TickRate, r.typ.schema)
+	netcode.AppendJoined(b, r.id, r.typ.cfg.Name, r.typ.cfg.TickRate, r.typ.cfg.History, r.typ.schema)
 	s.conn.Deliver(b.B)
 	r.fan.sendFull(r, s)
 }

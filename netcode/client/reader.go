@@ -110,6 +110,7 @@ func (c *Client) onJoined(m *netcode.ServerMessage) {
 	c.latest, c.tick, c.inputSeq = nil, 0, 0
 	c.notifyLocked()
 	c.mu.Unlock()
+	c.rep.ensure(int(min(m.History, maxHistory)))
 	c.rep.reset(schema)
 	c.joining = &JoinInfo{RoomID: m.RoomID, RoomType: m.RoomType, TickRate: int(min(m.TickRate, 1<<20)), Schema: schema}
 }

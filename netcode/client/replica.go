@@ -31,6 +31,20 @@ func newReplica(n int) *replica {
 	return &replica{slots: make([]*netcode.Snapshot, n), valid: make([]bool, n), latest: -1}
 }
 
+// maxHistory caps how many states a server can make the replica keep.
+const maxHistory = 1024
+
+// ensure makes room for n states (the room's history, from `joined`), so
+// that every baseline the server may use is still held. It only grows.
+func (r *replica) ensure(n int) {
+	if n <= len(r.slots) {
+		return
+	}
+	r.slots = append(r.slots, make([]*netcode.Snapshot, n-len(r.slots))...)
+	r.valid = append(r.valid, make([]bool, n-len(r.valid))...)
+	r.schema = nil // reset allocates the new slots' storage
+}
+
 // reset forgets every state; the next frame must be a full one. A new
 // schema (a new room) replaces the snapshots' storage.
 func (r *replica) reset(schema *netcode.Schema) {
