@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,9 +14,8 @@ import (
 	"github.com/tickroom/tickroom/games/arena"
 	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/netcode/client"
-	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
-	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/servertest"
 	"go.uber.org/goleak"
 )
 
@@ -31,26 +29,8 @@ type testServer struct {
 
 func startServer(t *testing.T, types ...*room.Type) *testServer {
 	t.Helper()
-	log := testLogger(t)
-	tokens, err := player.NewTokens(player.TokenConfig{Secret: player.RandomSecret()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := room.NewManager(room.Config{Types: types, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Tokens: tokens, Rooms: mgr, GuestAuth: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		mgr.Close()
-		hs.Close()
-	})
-	return &testServer{HTTP: hs.URL, Rooms: mgr}
+	s := servertest.New(t, servertest.Options{Types: types, Logger: testLogger(t)})
+	return &testServer{HTTP: s.URL, Rooms: s.Rooms}
 }
 
 func testLogger(t *testing.T) *slog.Logger {

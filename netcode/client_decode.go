@@ -37,27 +37,11 @@ func DecodeClient(b []byte, m *ClientMessage) error {
 	// field may nest MaxDepth levels.
 	lim := clientLimits()
 	lim.depth = MaxDepth + 1
-	n, err := scanValue(b, lim)
+	r, cnt, tv, err := openEnvelope(b, lim)
 	if err != nil {
-		return wrapScanError(peekType(b), err)
+		return err
 	}
-	if n != len(b) {
-		t := peekType(b)
-		return protoErr(t, prefix(t)+"trailing bytes after the message")
-	}
-
-	r := wireReader{b: b}
-	cnt, ok := r.arrayLen()
-	if !ok {
-		return protoErr(0, "message must be an array")
-	}
-	if cnt == 0 {
-		return protoErr(0, "message must not be an empty array")
-	}
-	tv, ok := r.uint()
-	if !ok {
-		return protoErr(0, "message type must be uint")
-	}
+	var ok bool
 	var lo, hi int // field counts, type included
 	switch MsgType(tv) {
 	case MsgJoin:
@@ -324,4 +308,30 @@ func (r *wireReader) raw(lim scanLimits) ([]byte, bool) {
 	start := r.pos
 	r.pos += n
 	return r.b[start:r.pos:r.pos], true
+}
+
+// openEnvelope pre-scans b as exactly one value within lim, then opens the
+// message array and reads its type. It returns a reader positioned at the
+// first field, the array length (type included) and the type value.
+func openEnvelope(b []byte, lim scanLimits) (r wireReader, cnt int, tv uint64, err error) {
+	n, err := scanValue(b, lim)
+	if err != nil {
+		return r, 0, 0, wrapScanError(peekType(b), err)
+	}
+	if n != len(b) {
+		t := peekType(b)
+		return r, 0, 0, protoErr(t, prefix(t)+"trailing bytes after the message")
+	}
+	r = wireReader{b: b}
+	cnt, ok := r.arrayLen()
+	if !ok {
+		return r, 0, 0, protoErr(0, "message must be an array")
+	}
+	if cnt == 0 {
+		return r, 0, 0, protoErr(0, "message must not be an empty array")
+	}
+	if tv, ok = r.uint(); !ok {
+		return r, 0, 0, protoErr(0, "message type must be uint")
+	}
+	return r, cnt, tv, nil
 }

@@ -22,27 +22,11 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 	if len(b) == 0 {
 		return protoErr(0, "empty message")
 	}
-	n, err := scanValue(b, serverLimits())
+	r, cnt, tv, err := openEnvelope(b, serverLimits())
 	if err != nil {
-		return wrapScanError(peekType(b), err)
+		return err
 	}
-	if n != len(b) {
-		t := peekType(b)
-		return protoErr(t, prefix(t)+"trailing bytes after the message")
-	}
-
-	r := wireReader{b: b}
-	cnt, ok := r.arrayLen()
-	if !ok {
-		return protoErr(0, "message must be an array")
-	}
-	if cnt == 0 {
-		return protoErr(0, "message must not be an empty array")
-	}
-	tv, ok := r.uint()
-	if !ok {
-		return protoErr(0, "message type must be uint")
-	}
+	var ok bool
 	var lo, hi int // field counts, type included
 	switch MsgType(tv) {
 	case MsgWelcome, MsgError:

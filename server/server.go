@@ -91,11 +91,15 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // Players returns the player registry.
 func (s *Server) Players() *player.Registry { return s.players }
 
-func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+// draining reports whether Close has begun.
+func (s *Server) draining() bool {
 	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if s.draining() {
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
 		return
 	}
@@ -110,10 +114,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", authMessage(err))
 		return
 	}
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.draining() {
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
 		return
 	}

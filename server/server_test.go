@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,57 +18,31 @@ import (
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/servertest"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 type env struct {
+	*servertest.Server
 	t      *testing.T
 	secret []byte
 	tokens *player.Tokens
-	http   *httptest.Server
 	srv    *server.Server
-	rooms  *room.Manager
 }
 
 func newEnv(t *testing.T, guest bool) *env {
 	t.Helper()
-	e := &env{t: t, secret: player.RandomSecret()}
-	var err error
-	e.tokens, err = player.NewTokens(player.TokenConfig{Secret: e.secret})
-	if err != nil {
-		t.Fatal(err)
-	}
 	typ, err := arena.Type(arena.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.rooms, err = room.NewManager(room.Config{Types: []*room.Type{typ}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv, err = server.New(server.Config{Tokens: e.tokens, Rooms: e.rooms, GuestAuth: guest})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.http = httptest.NewServer(e.srv.Handler())
-	t.Cleanup(func() {
-		e.srv.Close()
-		e.rooms.Close()
-		e.http.Close()
-	})
-	return e
+	s := servertest.New(t, servertest.Options{Types: []*room.Type{typ}, NoGuestAuth: !guest})
+	return &env{Server: s, t: t, secret: s.Secret, tokens: s.Tokens, srv: s.Server}
 }
 
-func (e *env) token(id string) string {
-	e.t.Helper()
-	tok, err := e.tokens.Mint(player.ID(id), id)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
+func (e *env) token(id string) string { return e.Token(e.t, id) }
 
 // ---- a raw WebSocket client ----
 
@@ -99,7 +72,7 @@ func (e *env) dial(token string) *rawClient {
 	e.t.Helper()
 	c := &rawClient{t: e.t, msgs: make(chan []byte, 4096), closed: make(chan error, 1)}
 	ws, resp, err := gws.NewClient(rawHandler{c: c}, &gws.ClientOption{
-		Addr:          "ws" + strings.TrimPrefix(e.http.URL, "http") + "/ws",
+		Addr:          "ws" + strings.TrimPrefix(e.URL, "http") + "/ws",
 		RequestHeader: http.Header{"Authorization": {"Bearer " + token}},
 	})
 	if err != nil {
@@ -236,7 +209,7 @@ func TestHandshakeRejectsBadTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u := e.http.URL + "/ws"
+			u := e.URL + "/ws"
 			if tt.query != "" {
 				u += "?access_token=" + tt.query
 			}
@@ -267,7 +240,7 @@ func TestHandshakeRejectsBadTokens(t *testing.T) {
 	}
 	// The query parameter works for a valid token (browsers).
 	c := &rawClient{t: t, msgs: make(chan []byte, 16), closed: make(chan error, 1)}
-	ws, _, err := gws.NewClient(rawHandler{c: c}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(e.http.URL, "http") + "/ws?access_token=" + e.token("q")})
+	ws, _, err := gws.NewClient(rawHandler{c: c}, &gws.ClientOption{Addr: "ws" + strings.TrimPrefix(e.URL, "http") + "/ws?access_token=" + e.token("q")})
 	if err != nil {
 		t.Fatalf("valid token in query: %v", err)
 	}
@@ -280,7 +253,7 @@ func TestHandshakeRejectsBadTokens(t *testing.T) {
 func TestGuestAuth(t *testing.T) {
 	e := newEnv(t, true)
 	post := func(body string) (*http.Response, map[string]string) {
-		resp, err := http.Post(e.http.URL+"/v1/auth/guest", "application/json", strings.NewReader(body))
+		resp, err := http.Post(e.URL+"/v1/auth/guest", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +291,7 @@ func TestGuestAuth(t *testing.T) {
 	}
 
 	off := newEnv(t, false)
-	r, err := http.Post(off.http.URL+"/v1/auth/guest", "application/json", strings.NewReader(`{}`))
+	r, err := http.Post(off.URL+"/v1/auth/guest", "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +303,7 @@ func TestGuestAuth(t *testing.T) {
 
 func TestHealthz(t *testing.T) {
 	e := newEnv(t, false)
-	resp, err := http.Get(e.http.URL + "/healthz")
+	resp, err := http.Get(e.URL + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

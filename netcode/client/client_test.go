@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +12,8 @@ import (
 	"github.com/tickroom/tickroom/games/arena"
 	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/netcode/client"
-	"github.com/tickroom/tickroom/player"
-	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/server/servertest"
 	"github.com/vmihailenco/msgpack/v5"
 	"go.uber.org/goleak"
 )
@@ -24,48 +22,16 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // testServer is a real tickroom server on loopback.
 type testServer struct {
-	HTTP  string // http://127.0.0.1:port
-	WS    string // ws://127.0.0.1:port/ws
-	Rooms *room.Manager
-	srv   *server.Server
+	*servertest.Server
+	HTTP string // http://127.0.0.1:port
 }
 
 // startServer runs a server with the arena room types ("arena" with
 // pickups, "arena-players" without) until the test ends.
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	log := testLogger(t)
-	withPickups, err := arena.Type(arena.Options{Pickups: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	playersOnly, err := arena.Type(arena.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, err := player.NewTokens(player.TokenConfig{Secret: player.RandomSecret()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := room.NewManager(room.Config{Types: []*room.Type{withPickups, playersOnly}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Tokens: tokens, Rooms: mgr, GuestAuth: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		mgr.Close()
-		hs.Close()
-	})
-	ws, err := client.WebSocketURL(hs.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testServer{HTTP: hs.URL, WS: ws, Rooms: mgr, srv: srv}
+	s := servertest.New(t, servertest.Options{})
+	return &testServer{Server: s, HTTP: s.URL}
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -407,7 +373,7 @@ func TestServerCloseEndsClient(t *testing.T) {
 	if _, err := c.Join(ctx, "arena", ""); err != nil {
 		t.Fatalf("Join: %v", err)
 	}
-	s.srv.Close()
+	s.Server.Server.Close()
 	select {
 	case <-c.Done():
 	case <-ctx.Done():
