@@ -56,6 +56,8 @@ func DecodeClient(b []byte, m *ClientMessage) error {
 		lo, hi = 3, 3
 	case MsgPing:
 		lo, hi = 1, 2
+	case MsgResume:
+		lo, hi = 4, 4
 	}
 	if hi == 0 || tv > 255 {
 		return unknownType(tv)
@@ -105,6 +107,18 @@ func DecodeClient(b []byte, m *ClientMessage) error {
 		m.To = s
 		if m.Payload, ok = r.raw(clientLimits()); !ok {
 			return protoFieldErr(t, "bad payload")
+		}
+	case MsgResume:
+		s, err := r.clientStr(t, "resume_token")
+		if err != nil {
+			return err
+		}
+		m.Token = s
+		if m.Ack, ok = r.uint(); !ok {
+			return protoFieldErr(t, "last_tick must be uint")
+		}
+		if m.EventSeq, ok = r.uint(); !ok {
+			return protoFieldErr(t, "last_event_seq must be uint")
 		}
 	case MsgPing:
 		if cnt == 2 {
@@ -334,4 +348,20 @@ func openEnvelope(b []byte, lim scanLimits) (r wireReader, cnt int, tv uint64, e
 		return r, 0, 0, protoErr(0, "message type must be uint")
 	}
 	return r, cnt, tv, nil
+}
+
+// bool reads a msgpack bool.
+func (r *wireReader) bool() (bool, bool) {
+	if r.pos >= len(r.b) {
+		return false, false
+	}
+	switch r.b[r.pos] {
+	case msgpcode.True:
+		r.pos++
+		return true, true
+	case msgpcode.False:
+		r.pos++
+		return false, true
+	}
+	return false, false
 }

@@ -82,3 +82,13 @@ func appendRaw(b *Buffer, v []byte) {
 	}
 	b.B = append(b.B, v...)
 }
+
+// AppendResume appends [7, token, lastTick, lastEventSeq].
+func AppendResume(b *Buffer, token string, lastTick, lastEventSeq uint64) {
+	e := b.Enc()
+	_ = e.EncodeArrayLen(4)
+	_ = e.EncodeUint(uint64(MsgResume))
+	_ = e.EncodeString(token)
+	_ = e.EncodeUint(lastTick)
+	_ = e.EncodeUint(lastEventSeq)
+}

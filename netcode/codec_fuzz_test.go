@@ -94,6 +94,8 @@ func codecReencodeClient(m *ClientMessage) []byte {
 		AppendMsg(b, m.To, m.Payload)
 	case MsgPing:
 		AppendPing(b, m.Payload)
+	case MsgResume:
+		AppendResume(b, m.Token, m.Ack, m.EventSeq)
 	}
 	return b.B
 }
@@ -141,12 +143,17 @@ func codecReencodeServer(m *ServerMessage) []byte {
 	switch m.Type {
 	case MsgWelcome:
 		AppendWelcome(b, m.PlayerID, m.Name)
-	case MsgJoined:
+	case MsgJoined, MsgResumed:
 		tr := int(m.TickRate)
 		if m.TickRate > math.MaxInt64 {
 			tr = 0
 		}
-		AppendJoined(b, m.RoomID, m.RoomType, tr, int(min(m.History, 1<<30)), m.Schema)
+		s := SeatInfo{RoomID: m.RoomID, RoomType: m.RoomType, TickRate: tr, History: int(min(m.History, 1<<30)), Schema: m.Schema, ResumeToken: m.ResumeToken}
+		if m.Type == MsgResumed {
+			AppendResumed(b, s, m.Recovered)
+		} else {
+			AppendJoined(b, s)
+		}
 	case MsgFrame:
 		fields := 6
 		switch {

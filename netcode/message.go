@@ -10,12 +10,13 @@ type MsgType uint8
 
 // Client → server message types (PROTOCOL §2).
 const (
-	MsgJoin  MsgType = 1
-	MsgInput MsgType = 2
-	MsgAck   MsgType = 3
-	MsgLeave MsgType = 4
-	MsgMsg   MsgType = 5
-	MsgPing  MsgType = 6
+	MsgJoin   MsgType = 1
+	MsgInput  MsgType = 2
+	MsgAck    MsgType = 3
+	MsgLeave  MsgType = 4
+	MsgMsg    MsgType = 5
+	MsgPing   MsgType = 6
+	MsgResume MsgType = 7
 )
 
 // Server → client message types (PROTOCOL §3).
@@ -27,6 +28,7 @@ const (
 	MsgDirect  MsgType = 105 // "msg" server → client
 	MsgLeft    MsgType = 106
 	MsgPong    MsgType = 107
+	MsgResumed MsgType = 108
 )
 
 // String returns the protocol name of t ("join", "frame", ...), or "type"
@@ -57,6 +59,10 @@ func (t MsgType) String() string {
 		return "left"
 	case MsgPong:
 		return "pong"
+	case MsgResume:
+		return "resume"
+	case MsgResumed:
+		return "resumed"
 	}
 	return "type"
 }
@@ -88,6 +94,9 @@ const (
 	CodeJoinRejected    = "join_rejected"
 	CodeNotInRoom       = "not_in_room"
 	CodePlayerOffline   = "player_offline"
+	CodeResumeExpired   = "resume_expired"
+	CodeResumeRejected  = "resume_rejected"
+	CodeThrottled       = "throttled"
 	CodeInternal        = "internal"
 )
 
@@ -123,8 +132,10 @@ type ClientMessage struct {
 	RoomType string // join
 	RoomID   string // join; "" when absent
 	Seq      uint64 // input
-	Ack      uint64 // input (optional trailing ack, 0 when absent) and ack (the tick)
+	Ack      uint64 // input (optional trailing ack, 0 when absent), ack (the tick), resume (last_tick)
 	To       string // msg
+	Token    string // resume: the resume token
+	EventSeq uint64 // resume: last_event_seq
 	// Payload is the raw msgpack value of input, msg and ping, validated
 	// against the client limits; nil when absent (ping without data).
 	Payload []byte
@@ -144,6 +155,8 @@ type ServerMessage struct {
 	TickRate         uint64
 	Schema           []byte // raw msgpack value
 	History          uint64 // ticks the room keeps as baselines; 0 if not sent
+	ResumeToken      string // joined, resumed
+	Recovered        bool   // resumed
 
 	// frame
 	Tick, Age, InputSeq uint64

@@ -174,14 +174,24 @@ func codecVectors() []codecVector {
 		{name: "ping empty", file: "ping_empty.hex",
 			enc:    func(b *Buffer) { AppendPing(b, nil) },
 			client: &ClientMessage{Type: MsgPing}},
+		{name: "resume", file: "resume.hex",
+			enc:    func(b *Buffer) { AppendResume(b, "tok-0123456789abcdef", 1234, 56) },
+			client: &ClientMessage{Type: MsgResume, Token: "tok-0123456789abcdef", Ack: 1234, EventSeq: 56}},
 
 		// Server → client.
 		{name: "welcome", file: "welcome.hex",
 			enc:    func(b *Buffer) { AppendWelcome(b, "p-ada", "Ada") },
 			server: &ServerMessage{Type: MsgWelcome, PlayerID: "p-ada", Name: "Ada", Protocol: 1}},
 		{name: "joined arena", file: "joined_arena.hex",
-			enc:    func(b *Buffer) { AppendJoined(b, "r-7", "arena", 20, 64, schema) },
-			server: &ServerMessage{Type: MsgJoined, RoomID: "r-7", RoomType: "arena", TickRate: 20, Schema: schema, History: 64}},
+			enc: func(b *Buffer) {
+				AppendJoined(b, SeatInfo{RoomID: "r-7", RoomType: "arena", TickRate: 20, History: 64, Schema: schema, ResumeToken: "tok-A"})
+			},
+			server: &ServerMessage{Type: MsgJoined, RoomID: "r-7", RoomType: "arena", TickRate: 20, Schema: schema, History: 64, ResumeToken: "tok-A"}},
+		{name: "resumed arena", file: "resumed_arena.hex",
+			enc: func(b *Buffer) {
+				AppendResumed(b, SeatInfo{RoomID: "r-7", RoomType: "arena", TickRate: 20, History: 64, Schema: schema, ResumeToken: "tok-B"}, false)
+			},
+			server: &ServerMessage{Type: MsgResumed, RoomID: "r-7", RoomType: "arena", TickRate: 20, Schema: schema, History: 64, ResumeToken: "tok-B"}},
 		{name: "frame example", file: "frame_example.hex",
 			enc: func(b *Buffer) {
 				AppendFrameHead(b, 6, 100, 2, 42, 0xdeadbeef)
@@ -460,7 +470,7 @@ func TestDecodeClientBad(t *testing.T) {
 		{"type float", codecHex("91 ca 3f 80 00 00"), CodeBadMessage, 0, "type must be uint"},
 		{"unknown type 99", codecHex("91 63"), CodeUnknownType, 99, "unknown message type 99"},
 		{"unknown type 0", codecHex("91 00"), CodeUnknownType, 0, "unknown message type 0"},
-		{"unknown type 7 with fields", codecHex("93 07 01 02"), CodeUnknownType, 7, "unknown message type 7"},
+		{"unknown type 9 with fields", codecHex("93 09 01 02"), CodeUnknownType, 9, "unknown message type 9"},
 		{"server type 103 from client", codecHex("96 67 01 01 01 01 90"), CodeUnknownType, 103, "unknown message type 103"},
 		{"unknown type 1000", codecHex("91 cd 03 e8"), CodeUnknownType, 0, "unknown message type 1000"},
 		{"unknown type 258 as uint16", codecHex("91 cd 01 02"), CodeUnknownType, 0, "unknown message type 258"},
@@ -541,7 +551,7 @@ func TestDecodeServerBad(t *testing.T) {
 		{"not an array", "c0", CodeBadMessage, 0, "must be an array"},
 		{"empty array", "90", CodeBadMessage, 0, "empty array"},
 		{"client type", "91 04", CodeUnknownType, 4, "unknown message type 4"},
-		{"unknown type", "91 6c", CodeUnknownType, 108, "unknown message type 108"},
+		{"unknown type", "91 6d", CodeUnknownType, 109, "unknown message type 109"},
 		{"welcome too few", "93 65 a1 70 a1 6e", CodeBadMessage, MsgWelcome, "welcome: too few fields"},
 		{"welcome protocol string", "94 65 a1 70 a1 6e a1 31", CodeBadMessage, MsgWelcome, "welcome: protocol must be uint"},
 		{"welcome player_id int", "94 65 01 a1 6e 01", CodeBadMessage, MsgWelcome, "welcome: player_id must be str"},
@@ -681,7 +691,7 @@ func TestCodecAllocs(t *testing.T) {
 		AppendPing(b, nil)
 		AppendLeave(b)
 		AppendWelcome(b, "p", "n")
-		AppendJoined(b, "r", "arena", 20, 64, payload)
+		AppendJoined(b, SeatInfo{RoomID: "r", RoomType: "arena", TickRate: 20, History: 64, Schema: payload})
 		AppendError(b, CodeRoomFull, "room is full", MsgJoin)
 		AppendDirect(b, "p", payload)
 		AppendLeft(b, "r", "closed")
@@ -706,7 +716,7 @@ func TestAppendFrameHeadPanics(t *testing.T) {
 
 func TestAppendJoinedNegativeTickRate(t *testing.T) {
 	var m ServerMessage
-	in := codecEnc(func(b *Buffer) { AppendJoined(b, "r", "t", -5, 64, []byte{0x90}) })
+	in := codecEnc(func(b *Buffer) { AppendJoined(b, SeatInfo{RoomID: "r", RoomType: "t", TickRate: -5, History: 64, Schema: []byte{0x90}}) })
 	if err := DecodeServer(in, &m); err != nil || m.TickRate != 0 {
 		t.Errorf("DecodeServer(AppendJoined(tickRate=-5)) = %v, tick_rate %d; want nil, 0", err, m.TickRate)
 	}

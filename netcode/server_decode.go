@@ -32,7 +32,9 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 	case MsgWelcome, MsgError:
 		lo, hi = 4, 4
 	case MsgJoined:
-		lo, hi = 5, 6
+		lo, hi = 5, 7
+	case MsgResumed:
+		lo, hi = 8, 8
 	case MsgFrame:
 		lo, hi = 6, 9
 	case MsgDirect, MsgLeft:
@@ -63,7 +65,7 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		if m.Protocol, ok = r.uint(); !ok {
 			return protoFieldErr(t, "protocol must be uint")
 		}
-	case MsgJoined:
+	case MsgJoined, MsgResumed:
 		if m.RoomID, err = r.serverStr(t, "room_id"); err != nil {
 			return err
 		}
@@ -76,10 +78,19 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		if m.Schema, ok = r.raw(serverLimits()); !ok {
 			return protoFieldErr(t, "bad schema")
 		}
-		m.History = 0
 		if cnt >= 6 {
 			if m.History, ok = r.uint(); !ok {
 				return protoFieldErr(t, "history must be uint")
+			}
+		}
+		if cnt >= 7 {
+			if m.ResumeToken, err = r.serverStr(t, "resume_token"); err != nil {
+				return err
+			}
+		}
+		if cnt >= 8 {
+			if m.Recovered, ok = r.bool(); !ok {
+				return protoFieldErr(t, "recovered must be bool")
 			}
 		}
 	case MsgFrame:

@@ -15,18 +15,39 @@ func AppendWelcome(b *Buffer, playerID, name string) {
 	_ = e.EncodeUint(ProtocolVersion)
 }
 
-// AppendJoined appends [102, roomID, roomType, tickRate, schema, history];
-// schema is the raw schema value (PROTOCOL §4), history the number of ticks
-// the room keeps as delta baselines. Negative numbers are written as 0.
-func AppendJoined(b *Buffer, roomID, roomType string, tickRate, history int, schema []byte) {
+// SeatInfo is what `joined` and `resumed` tell a client about its seat.
+type SeatInfo struct {
+	RoomID, RoomType string
+	TickRate         int    // Hz
+	History          int    // ticks kept as delta baselines
+	Schema           []byte // the raw schema value (PROTOCOL §4)
+	ResumeToken      string
+}
+
+// AppendJoined appends [102, room_id, room_type, tick_rate, schema,
+// history, resume_token]. Negative numbers are written as 0.
+func AppendJoined(b *Buffer, s SeatInfo) {
+	_ = b.Enc().EncodeArrayLen(7)
+	appendSeat(b, MsgJoined, s)
+}
+
+// AppendResumed appends [108, room_id, room_type, tick_rate, schema,
+// history, resume_token, recovered].
+func AppendResumed(b *Buffer, s SeatInfo, recovered bool) {
+	_ = b.Enc().EncodeArrayLen(8)
+	appendSeat(b, MsgResumed, s)
+	_ = b.Enc().EncodeBool(recovered)
+}
+
+func appendSeat(b *Buffer, t MsgType, s SeatInfo) {
 	e := b.Enc()
-	_ = e.EncodeArrayLen(6)
-	_ = e.EncodeUint(uint64(MsgJoined))
-	_ = e.EncodeString(roomID)
-	_ = e.EncodeString(roomType)
-	_ = e.EncodeUint(uint64(max(tickRate, 0)))
-	appendRaw(b, schema)
-	_ = e.EncodeUint(uint64(max(history, 0)))
+	_ = e.EncodeUint(uint64(t))
+	_ = e.EncodeString(s.RoomID)
+	_ = e.EncodeString(s.RoomType)
+	_ = e.EncodeUint(uint64(max(s.TickRate, 0)))
+	appendRaw(b, s.Schema)
+	_ = e.EncodeUint(uint64(max(s.History, 0)))
+	_ = e.EncodeString(s.ResumeToken)
 }
 
 // AppendError appends [104, code, message, ref]. code is one of the Code
