@@ -95,15 +95,14 @@ func (r *Room) emit(to *Seat, name string, payload any) error {
 		return fmt.Errorf("room: event %q payload: %w", name, err)
 	}
 	r.evSeq++
-	r.evLog = append(r.evLog, event{seq: r.evSeq, to: to, name: name, payload: raw})
-	if n := len(r.evLog); n >= 2*maxEventLog { // trim in batches, not per event
-		copy(r.evLog, r.evLog[n-maxEventLog:])
-		clear(r.evLog[maxEventLog:])
-		r.evLog = r.evLog[:maxEventLog]
+	ev := &event{seq: r.evSeq, to: to, name: name, payload: raw}
+	r.fresh = append(r.fresh, ev)
+	if to != nil {
+		to.events.push(ev)
+		return nil
+	}
+	for _, s := range r.seats {
+		s.events.push(ev)
 	}
 	return nil
 }
-
-// maxEventLog is how many recent events are kept (at least) for clients
-// that missed frames.
-const maxEventLog = 256

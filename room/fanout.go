@@ -1,10 +1,6 @@
 package room
 
-import (
-	"sort"
-
-	"github.com/tickroom/tickroom/netcode"
-)
+import "github.com/tickroom/tickroom/netcode"
 
 // fanout builds each seated client's frame for a tick. Clients are grouped
 // by baseline (the tick they last acknowledged); each group's delta is
@@ -38,7 +34,7 @@ func (f *fanout) send(r *Room) {
 
 	// The events emitted since the last fan-out, and whether they all go to
 	// everyone (then one encoding serves every up-to-date client).
-	fresh := r.eventsAfter(f.prevSeq)
+	fresh := r.fresh
 	shareable := true
 	for i := range fresh {
 		if fresh[i].to != nil {
@@ -67,7 +63,8 @@ func (f *fanout) send(r *Room) {
 				ev = common
 				ev.Retain()
 			} else {
-				ev = f.encodeEvents(r.eventsAfter(s.evSeq), s)
+				evs, _ := s.events.after(s.evSeq)
+				ev = f.encodeEvents(evs, nil)
 			}
 		}
 
@@ -98,6 +95,8 @@ func (f *fanout) send(r *Room) {
 	}
 	f.groups = f.groups[:0]
 	f.prevSeq = r.evSeq
+	clear(r.fresh)
+	r.fresh = r.fresh[:0]
 	r.stats.framesSent.Add(sent)
 	r.stats.framesDropped.Add(dropped)
 }
@@ -115,6 +114,33 @@ func (f *fanout) sendFull(r *Room, s *Seat) {
 		fr.Release()
 		r.stats.framesDropped.Add(1)
 	}
+}
+
+// sendResync sends a resumed seat, at once, a delta from the tick it last
+// applied (its ack, set by the resume) if that is still in the history,
+// else a full snapshot, with the events it missed.
+func (f *fanout) sendResync(r *Room, s *Seat, evs []*event) bool {
+	cur := r.history[r.tick%uint64(len(r.history))]
+	var base *netcode.Snapshot
+	if ack := s.ack.load(); ack != 0 {
+		base = r.snapshot(ack)
+	}
+	var fr netcode.Frame
+	fr.Delta = netcode.NewShared()
+	nd := netcode.EncodeDelta(fr.Delta.Buf(), base, cur)
+	fr.Events = f.encodeEvents(evs, nil)
+	age := uint64(0)
+	if base != nil {
+		age = r.tick - base.Tick()
+	}
+	f.setHead(&fr, nd, fr.Events != nil, r.tick, age, s.lastSeq, cur.Checksum())
+	if !s.conn.SendFrame(&fr) {
+		fr.Release()
+		r.stats.framesDropped.Add(1)
+		return false
+	}
+	r.stats.framesSent.Add(1)
+	return true
 }
 
 // group returns the group for base, encoding its delta on first use.
@@ -151,13 +177,13 @@ func (f *fanout) setHead(fr *netcode.Frame, nd int, events bool, tick, age, seq 
 	fr.SetHead(f.head.B)
 }
 
-// encodeEvents encodes the events addressed to s (or, with s nil, all of
-// evs) and returns them shared, or nil if there are none.
-func (f *fanout) encodeEvents(evs []event, s *Seat) *netcode.Shared {
+// encodeEvents encodes evs (those addressed to s only, if s is not nil)
+// and returns them shared, or nil if there are none.
+func (f *fanout) encodeEvents(evs []*event, s *Seat) *netcode.Shared {
 	f.evs = f.evs[:0]
-	for i := range evs {
-		if evs[i].to == nil || evs[i].to == s || s == nil {
-			f.evs = append(f.evs, netcode.Event{Seq: evs[i].seq, Name: evs[i].name, Payload: evs[i].payload})
+	for _, e := range evs {
+		if s == nil || e.to == nil || e.to == s {
+			f.evs = append(f.evs, netcode.Event{Seq: e.seq, Name: e.name, Payload: e.payload})
 		}
 	}
 	if len(f.evs) == 0 {
@@ -167,10 +193,4 @@ func (f *fanout) encodeEvents(evs []event, s *Seat) *netcode.Shared {
 	netcode.AppendEvents(sh.Buf(), f.evs)
 	clear(f.evs)
 	return sh
-}
-
-// eventsAfter returns the logged events with seq > after, oldest first.
-func (r *Room) eventsAfter(after uint64) []event {
-	i := sort.Search(len(r.evLog), func(i int) bool { return r.evLog[i].seq > after })
-	return r.evLog[i:]
 }

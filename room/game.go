@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/netcode"
-	"github.com/tickroom/tickroom/player"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -46,27 +45,19 @@ const (
 	LeaveConsented    LeaveReason = "leave"        // the client asked
 	LeaveKicked       LeaveReason = "kicked"       // game code called Ctx.Kick
 	LeaveClosed       LeaveReason = "closed"       // the room shut down
-	LeaveDisconnected LeaveReason = "disconnected" // the connection ended
+	LeaveDisconnected LeaveReason = "disconnected" // the connection ended and the type has no grace window
+	LeaveTimeout      LeaveReason = "timeout"      // the grace window ended without a resume
 )
 
-// Seat is one player's place in a room. The room goroutine owns it; game
-// code may read its exported fields and keep the pointer as a map key for
-// as long as the seat exists (until Leave returns).
-type Seat struct {
-	Player player.ID
-	Name   string
-
-	room    *Room
-	conn    Conn // nil when disconnected
-	inputs  inputQueue
-	ack     ackCell // last tick the client acknowledged (written by readers)
-	lastSeq uint64  // last input seq applied (room goroutine)
-	evSeq   uint64  // last event seq delivered to this seat's connection
-	gone    bool
+// Reconnector is implemented by games that want to know when a seated
+// player's connection drops and when it comes back within the grace window
+// (e.g. to freeze the avatar). Both are called on the room goroutine. A
+// game that does not implement it only sees Join and, when the grace window
+// ends, Leave with LeaveTimeout.
+type Reconnector interface {
+	Disconnected(r *Ctx, s *Seat)
+	Reconnected(r *Ctx, s *Seat)
 }
-
-// Room returns the room of the seat.
-func (s *Seat) Room() *Room { return s.room }
 
 // TypeConfig describes a room type. Zero fields take the defaults.
 type TypeConfig struct {
@@ -77,6 +68,10 @@ type TypeConfig struct {
 	IdleTimeout time.Duration   // an empty room is disposed after this; default 10s
 	InputQueue  int             // queued inputs per seat, oldest dropped beyond; default 16
 	History     int             // snapshots kept for delta baselines; default 64
+	// Grace is how long a seat is held after its connection ended without
+	// a consented leave, waiting for a resume; default 20s. Negative: no
+	// grace window, the seat is freed at once.
+	Grace time.Duration
 }
 
 // Type is a registered kind of room: its configuration and how to make its
@@ -120,6 +115,9 @@ func Define[In any](cfg TypeConfig, newGame func(r *Ctx) Game[In]) (*Type, error
 	if cfg.History == 0 {
 		cfg.History = 64
 	}
+	if cfg.Grace == 0 {
+		cfg.Grace = 20 * time.Second
+	}
 	switch {
 	case cfg.Capacity < 1:
 		return nil, fmt.Errorf("room: type %q: Capacity %d must be at least 1", cfg.Name, cfg.Capacity)
@@ -136,7 +134,9 @@ func Define[In any](cfg TypeConfig, newGame func(r *Ctx) Game[In]) (*Type, error
 	cfg.Schema.AppendMsgpack(b)
 	t := &Type{cfg: cfg, schema: b.B}
 	t.newGame = func(r *Ctx) engine {
-		return &adapter[In]{g: newGame(r), qcap: cfg.InputQueue}
+		g := newGame(r)
+		rc, _ := g.(Reconnector)
+		return &adapter[In]{g: g, rc: rc, qcap: cfg.InputQueue}
 	}
 	return t, nil
 }
@@ -154,6 +154,8 @@ func MustDefine[In any](cfg TypeConfig, newGame func(r *Ctx) Game[In]) *Type {
 type engine interface {
 	join(r *Ctx, s *Seat) error
 	leave(r *Ctx, s *Seat, reason LeaveReason)
+	disconnected(r *Ctx, s *Seat)
+	reconnected(r *Ctx, s *Seat)
 	newQueue() inputQueue
 	applyInputs(r *Ctx, s *Seat) (last uint64)
 	tick(r *Ctx)
@@ -164,6 +166,7 @@ type engine interface {
 // so inputs are never boxed.
 type adapter[In any] struct {
 	g    Game[In]
+	rc   Reconnector // g, if it implements it
 	qcap int
 	buf  []queued[In] // scratch for draining a queue
 }
@@ -171,8 +174,18 @@ type adapter[In any] struct {
 func (a *adapter[In]) join(r *Ctx, s *Seat) error                { return a.g.Join(r, s) }
 func (a *adapter[In]) leave(r *Ctx, s *Seat, reason LeaveReason) { a.g.Leave(r, s, reason) }
 func (a *adapter[In]) tick(r *Ctx)                               { a.g.Tick(r) }
-func (a *adapter[In]) sync(w *netcode.StateWriter)               { a.g.Sync(w) }
-func (a *adapter[In]) newQueue() inputQueue                      { return newQueue[In](a.qcap) }
+func (a *adapter[In]) disconnected(r *Ctx, s *Seat) {
+	if a.rc != nil {
+		a.rc.Disconnected(r, s)
+	}
+}
+func (a *adapter[In]) reconnected(r *Ctx, s *Seat) {
+	if a.rc != nil {
+		a.rc.Reconnected(r, s)
+	}
+}
+func (a *adapter[In]) sync(w *netcode.StateWriter) { a.g.Sync(w) }
+func (a *adapter[In]) newQueue() inputQueue        { return newQueue[In](a.qcap) }
 
 func (a *adapter[In]) applyInputs(r *Ctx, s *Seat) uint64 {
 	q := s.inputs.(*queue[In])

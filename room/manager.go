@@ -51,6 +51,8 @@ type Manager struct {
 	mu     sync.Mutex // guards the fields below and every roomSlot
 	rooms  map[string]*roomSlot
 	open   map[string][]*roomSlot // by type, in creation order
+	tokens map[tokenKey]*Seat     // current resume tokens
+	tombs  map[tokenKey]time.Time // tokens of expired seats, and when they expired
 	nrooms uint64                 // rooms ever created (seeds their rand)
 	closed bool
 }
@@ -77,7 +79,8 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = mrand.Uint64()
 	}
-	m := &Manager{cfg: cfg, types: map[string]*Type{}, rooms: map[string]*roomSlot{}, open: map[string][]*roomSlot{}}
+	m := &Manager{cfg: cfg, types: map[string]*Type{}, rooms: map[string]*roomSlot{}, open: map[string][]*roomSlot{},
+		tokens: map[tokenKey]*Seat{}, tombs: map[tokenKey]time.Time{}}
 	for _, t := range cfg.Types {
 		if t == nil {
 			return nil, errors.New("room: nil Type in Config.Types")

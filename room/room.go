@@ -29,6 +29,10 @@ type Conn interface {
 	// Unseat tells the connection that seat s was given up (any reason).
 	// Called on the room goroutine; must not block.
 	Unseat(s *Seat)
+	// Replaced tells the connection that another connection took seat s
+	// over: it should forget the seat and close (PROTOCOL: 4509). Called on
+	// the room goroutine; must not block.
+	Replaced(s *Seat)
 }
 
 // Room is one running room: a goroutine that owns a Game, ticks it on a
@@ -61,8 +65,8 @@ type Room struct {
 	inTick   bool
 	history  []*netcode.Snapshot // ring indexed by tick % len
 	writer   netcode.StateWriter
-	evSeq    uint64  // last event seq emitted
-	evLog    []event // recent events, ascending seq
+	evSeq    uint64   // last event seq emitted
+	fresh    []*event // events emitted since the last fan-out
 	kicks    []*Seat
 	idleFrom time.Time // when the room became empty (zero: not empty)
 	closing  bool
@@ -75,6 +79,7 @@ type Room struct {
 type roomStats struct {
 	ticks, overruns           atomic.Uint64
 	framesSent, framesDropped atomic.Uint64
+	resumes                   atomic.Uint64
 	lateMaxMicros             atomic.Int64
 }
 
@@ -84,6 +89,7 @@ type Stats struct {
 	Overruns      uint64 // grid slots skipped because a tick started too late
 	FramesSent    uint64
 	FramesDropped uint64 // frames refused by full outboxes
+	Resumes       uint64 // seats taken back by a resume
 	LateMax       time.Duration
 }
 
@@ -103,6 +109,7 @@ func (r *Room) Stats() Stats {
 		Overruns:      r.stats.overruns.Load(),
 		FramesSent:    r.stats.framesSent.Load(),
 		FramesDropped: r.stats.framesDropped.Load(),
+		Resumes:       r.stats.resumes.Load(),
 		LateMax:       time.Duration(r.stats.lateMaxMicros.Load()) * time.Microsecond,
 	}
 }
@@ -149,8 +156,10 @@ func (r *Room) Do(ctx context.Context, f func(c *Ctx)) error {
 // Leave gives up seat s (the client asked). Safe from any goroutine.
 func (r *Room) Leave(s *Seat) { r.post(func() { r.removeSeat(s, LeaveConsented) }) }
 
-// Disconnect tells the room that s's connection ended. Safe from any goroutine.
-func (r *Room) Disconnect(s *Seat) { r.post(func() { r.removeSeat(s, LeaveDisconnected) }) }
+// Disconnect tells the room that connection c of seat s ended without a
+// consented leave: the seat enters its grace window. It is ignored if the
+// seat has moved to another connection since. Safe from any goroutine.
+func (r *Room) Disconnect(s *Seat, c Conn) { r.post(func() { r.disconnect(s, c) }) }
 
 // PushInput queues one input of seat s for the next tick. It is called by
 // the seat's connection reader. An undecodable payload returns an error and
@@ -188,6 +197,7 @@ func (r *Room) run(ctx context.Context) {
 			now := r.clock.Now()
 			if run, late, skipped := sched.fire(now); run {
 				r.noteLateness(late, skipped)
+				r.expireGrace(now)
 				r.step()
 				r.runKicks()
 				if r.closing || r.idleExpired(now) {
@@ -330,8 +340,8 @@ func (r *Room) join(req JoinRequest) {
 	s.conn = req.Conn
 	req.Done(s, nil) // before `joined` leaves: the client may answer at once
 
-	b := netcode.NewBuffer(64 + len(r.typ.schema))
-	netcode.AppendJoined(b, r.id, r.typ.cfg.Name, r.typ.cfg.TickRate, r.typ.cfg.History, r.typ.schema)
+	b := netcode.NewBuffer(96 + len(r.typ.schema))
+	netcode.AppendJoined(b, r.seatInfo(r.m.rotateToken(s)))
 	s.conn.Deliver(b.B)
 	r.fan.sendFull(r, s)
 }
@@ -346,6 +356,7 @@ func (r *Room) removeSeat(s *Seat, reason LeaveReason) {
 		r.seats = slices.Delete(r.seats, i, i+1)
 	}
 	delete(r.byPlayer, s.Player)
+	r.m.retireToken(s)
 	if len(r.seats) == 0 {
 		r.idleFrom = r.clock.Now()
 	}
@@ -379,7 +390,9 @@ func (r *Room) shutdown() {
 	r.closing = true
 	r.m.forget(r)
 	for len(r.seats) > 0 {
-		r.removeSeat(r.seats[len(r.seats)-1], LeaveClosed)
+		s := r.seats[len(r.seats)-1]
+		s.expired = true // a resume now gets resume_expired: join again
+		r.removeSeat(s, LeaveClosed)
 	}
 	// Run what was queued behind the shutdown (joins see r.closing and
 	// fail), until nothing more can arrive.

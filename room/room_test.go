@@ -88,12 +88,13 @@ func (g *counterGame) Sync(w *netcode.StateWriter) {
 // ---- a recording connection ----
 
 type testConn struct {
-	mu      sync.Mutex
-	frames  []netcode.ServerMessage // decoded frames (raw fields copied)
-	deltas  []*netcode.Shared       // the shared delta of each accepted frame, for identity checks
-	control [][]byte
-	refuse  bool
-	seat    *Seat
+	mu       sync.Mutex
+	frames   []netcode.ServerMessage // decoded frames (raw fields copied)
+	deltas   []*netcode.Shared       // the shared delta of each accepted frame, for identity checks
+	control  [][]byte
+	refuse   bool
+	replaced bool
+	seat     *Seat
 }
 
 func (c *testConn) SendFrame(f *netcode.Frame) bool {
@@ -122,6 +123,12 @@ func (c *testConn) Deliver(msg []byte) bool {
 }
 
 func (c *testConn) Unseat(s *Seat) {}
+
+func (c *testConn) Replaced(s *Seat) {
+	c.mu.Lock()
+	c.replaced = true
+	c.mu.Unlock()
+}
 
 func (c *testConn) lastFrame() netcode.ServerMessage {
 	c.mu.Lock()

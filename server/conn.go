@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +20,10 @@ const (
 	CloseGoingAway   = 1001
 	CloseUnsupported = 1003
 	CloseInternal    = 1011
+	CloseHeartbeat   = 4001
 	CloseSlow        = 4008
 	CloseAbuse       = 4502
+	CloseReplaced    = 4509
 )
 
 // conn is one authenticated WebSocket connection. Its reader goroutine (the
@@ -35,9 +38,13 @@ type conn struct {
 	name   string
 	out    *netcode.Outbox
 
-	seat    atomic.Pointer[room.Seat] // current seat, nil if none
-	joining atomic.Bool               // a join is on its way to a room
-	closed  atomic.Bool
+	seat     atomic.Pointer[room.Seat] // current seat, nil if none
+	joining  atomic.Bool               // a join or resume is on its way to a room
+	closed   atomic.Bool
+	lastRecv atomic.Int64 // unix nanos of the last frame received (any opcode)
+	nextPing atomic.Int64 // unix nanos when the next heartbeat ping is due
+
+	ping func() // writes a heartbeat ping; run on the writer (bound once)
 
 	// Owned by the reader goroutine.
 	msg   netcode.ClientMessage
@@ -55,6 +62,16 @@ func newConn(s *Server, ws *gws.Conn, c player.Claims) *conn {
 		abuse:  rate.NewLimiter(rate.Every(2*time.Second), 5),
 	}
 	cn.out = netcode.NewOutbox(transport{cn}, s.cfg.Outbox)
+	cn.ping = func() {
+		_ = cn.ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		_ = cn.ws.WritePing(nil)
+	}
+	now := time.Now()
+	cn.lastRecv.Store(now.UnixNano())
+	// The first ping comes after a random part of the interval, so clients
+	// that connected together are not pinged together.
+	iv := int64(s.cfg.PingInterval)
+	cn.nextPing.Store(now.UnixNano() + iv/2 + mrand.Int64N(iv/2+1))
 	return cn
 }
 
@@ -86,6 +103,14 @@ func (c *conn) Deliver(msg []byte) bool {
 
 // Unseat implements room.Conn: the room gave up the seat.
 func (c *conn) Unseat(s *room.Seat) { c.seat.CompareAndSwap(s, nil) }
+
+// Replaced implements room.Conn: another connection resumed the seat. This
+// connection forgets it and is closed with 4509, which clients must not
+// answer by reconnecting.
+func (c *conn) Replaced(s *room.Seat) {
+	c.seat.CompareAndSwap(s, nil)
+	go c.close(CloseReplaced, "replaced by another connection")
+}
 
 // close sends a close frame (bounded by the write timeout) and closes the
 // socket; the read loop then ends and OnClose cleans up.
@@ -121,18 +146,22 @@ func (h handler) OnClose(ws *gws.Conn, err error) {
 	h.s.players.Detach(c.player, c)
 	c.out.Close()
 	if s := c.seat.Swap(nil); s != nil {
-		s.Room().Disconnect(s)
+		s.Room().Disconnect(s, c) // the seat enters its grace window
 	}
 	h.s.untrack(c)
 }
 
-func (h handler) OnPing(ws *gws.Conn, payload []byte) { _ = ws.WritePong(payload) }
+func (h handler) OnPing(ws *gws.Conn, payload []byte) {
+	connOf(ws).touch()
+	_ = ws.WritePong(payload)
+}
 
-func (h handler) OnPong(ws *gws.Conn, payload []byte) {}
+func (h handler) OnPong(ws *gws.Conn, payload []byte) { connOf(ws).touch() }
 
 func (h handler) OnMessage(ws *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	c := connOf(ws)
+	c.touch()
 	if m.Opcode != gws.OpcodeBinary {
 		c.close(CloseUnsupported, "binary frames only")
 		return
@@ -189,7 +218,39 @@ func (c *conn) dispatch(m *netcode.ClientMessage) {
 		b := netcode.NewBuffer(8 + len(m.Payload))
 		netcode.AppendPong(b, m.Payload)
 		c.Deliver(b.B)
+	case netcode.MsgResume:
+		c.resume(m)
 	}
+}
+
+// touch records that something arrived (heartbeat liveness).
+func (c *conn) touch() { c.lastRecv.Store(time.Now().UnixNano()) }
+
+func (c *conn) resume(m *netcode.ClientMessage) {
+	if c.seat.Load() != nil || !c.joining.CompareAndSwap(false, true) {
+		c.sendError(netcode.CodeAlreadyInRoom, "this connection already holds a seat (or is joining): leave first", netcode.MsgResume)
+		return
+	}
+	c.s.cfg.Rooms.Resume(room.ResumeRequest{
+		Player:       c.player,
+		Token:        m.Token,
+		LastTick:     m.Ack,
+		LastEventSeq: m.EventSeq,
+		Conn:         c,
+		Done:         c.resumed,
+	})
+}
+
+// resumed receives the outcome of a resume (on the room goroutine, or the
+// reader's for an unknown token).
+func (c *conn) resumed(s *room.Seat, err error) {
+	if err != nil {
+		defer c.joining.Store(false)
+		code, msg := seatError(err)
+		c.sendError(code, msg, netcode.MsgResume)
+		return
+	}
+	c.joined(s, nil)
 }
 
 func (c *conn) join(roomType, roomID string) {
@@ -211,20 +272,26 @@ func (c *conn) join(roomType, roomID string) {
 func (c *conn) joined(s *room.Seat, err error) {
 	defer c.joining.Store(false)
 	if err != nil {
-		code, msg := joinError(err)
+		code, msg := seatError(err)
 		c.sendError(code, msg, netcode.MsgJoin)
 		return
 	}
 	c.seat.Store(s)
 	// The connection may have ended while the join was on its way.
 	if c.closed.Load() && c.seat.CompareAndSwap(s, nil) {
-		s.Room().Disconnect(s)
+		s.Room().Disconnect(s, c)
 	}
 }
 
-// joinError maps room errors to wire codes, in one place.
-func joinError(err error) (code, msg string) {
+// seatError maps room errors to wire codes, in one place.
+func seatError(err error) (code, msg string) {
 	switch {
+	case errors.Is(err, room.ErrResumeExpired):
+		return netcode.CodeResumeExpired, "the seat's grace window is over: join again"
+	case errors.Is(err, room.ErrResumeRejected):
+		return netcode.CodeResumeRejected, "resume token not valid for this player"
+	case errors.Is(err, room.ErrThrottled):
+		return netcode.CodeThrottled, "this seat changed connections too often: retry after a backoff"
 	case errors.Is(err, room.ErrUnknownType):
 		return netcode.CodeUnknownRoomType, "no such room type"
 	case errors.Is(err, room.ErrRoomNotFound):

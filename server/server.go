@@ -33,6 +33,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Outbox sizes each connection's send queue; see netcode.OutboxConfig.
 	Outbox netcode.OutboxConfig
+	// PingInterval is how often each connection is sent a WebSocket ping;
+	// default 5s. PingTimeout closes (4001) a connection from which nothing
+	// has arrived for that long — half-open TCP — and its seat enters the
+	// grace window; default 15s. PingTimeout must exceed PingInterval.
+	PingInterval, PingTimeout time.Duration
 }
 
 // Server serves tickroom's HTTP and WebSocket endpoints. Create it with
@@ -47,7 +52,9 @@ type Server struct {
 	mu     sync.Mutex // guards conns and closed
 	conns  map[*conn]struct{}
 	closed bool
-	wg     sync.WaitGroup // connection read loops
+	wg     sync.WaitGroup // connection read loops and the heartbeat
+
+	stop chan struct{} // closed by Close: stops the heartbeat
 }
 
 // New validates cfg and returns a Server.
@@ -67,7 +74,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = 5 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}}
+	if cfg.PingInterval == 0 {
+		cfg.PingInterval = 5 * time.Second
+	}
+	if cfg.PingTimeout == 0 {
+		cfg.PingTimeout = 15 * time.Second
+	}
+	if cfg.PingInterval < 0 || cfg.PingTimeout <= cfg.PingInterval {
+		return nil, errors.New("server: PingTimeout must be greater than PingInterval, both positive")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}, stop: make(chan struct{})}
 	s.upgrader = gws.NewUpgrader(handler{s}, &gws.ServerOption{
 		ReadMaxPayloadSize: netcode.MaxClientMessage,
 		ReadBufferSize:     1024,
@@ -82,6 +98,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.GuestAuth {
 		s.mux.HandleFunc("POST /v1/auth/guest", s.serveGuest)
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.heartbeat()
+	}()
 	return s, nil
 }
 
@@ -158,6 +179,9 @@ func (s *Server) untrack(c *conn) {
 // stopped: that is the room.Manager's Close.
 func (s *Server) Close() {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
@@ -204,3 +228,38 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 type gwsLogger struct{ l *slog.Logger }
 
 func (g gwsLogger) Error(v ...any) { g.l.Error("gws", "detail", v) }
+
+// heartbeat pings every connection each PingInterval and closes those
+// that have been silent for PingTimeout, so half-open TCP is detected. One
+// goroutine serves all connections.
+func (s *Server) heartbeat() {
+	every := min(s.cfg.PingInterval, s.cfg.PingTimeout-s.cfg.PingInterval) / 4
+	t := time.NewTicker(max(every, time.Millisecond))
+	defer t.Stop()
+	var conns []*conn
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		conns = conns[:0]
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		now := time.Now().UnixNano()
+		for _, c := range conns {
+			switch {
+			case c.closed.Load():
+			case now-c.lastRecv.Load() > int64(s.cfg.PingTimeout):
+				go c.close(CloseHeartbeat, "heartbeat timeout")
+			case now >= c.nextPing.Load():
+				c.nextPing.Store(now + int64(s.cfg.PingInterval))
+				c.ws.Async(c.ping)
+			}
+		}
+		clear(conns)
+	}
+}

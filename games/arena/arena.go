@@ -8,6 +8,7 @@ package arena
 
 import (
 	"math"
+	"time"
 
 	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/room"
@@ -74,10 +75,11 @@ type Input struct {
 
 // Options configure a room type.
 type Options struct {
-	Name     string // room type name; default "arena", or "arena-players" without pickups
-	Capacity int    // players per room; default 10
-	TickRate int    // Hz; default 20
-	Pickups  bool   // spawn pickups (off: the players-only benchmark mode)
+	Name     string        // room type name; default "arena", or "arena-players" without pickups
+	Capacity int           // players per room; default 10
+	TickRate int           // Hz; default 20
+	Pickups  bool          // spawn pickups (off: the players-only benchmark mode)
+	Grace    time.Duration // seat hold after a drop; default 20s (room.TypeConfig.Grace)
 }
 
 // Type returns a room type running the arena game.
@@ -94,6 +96,7 @@ func Type(o Options) (*room.Type, error) {
 		Schema:   Schema,
 		Capacity: o.Capacity,
 		TickRate: o.TickRate,
+		Grace:    o.Grace,
 	}, func(r *room.Ctx) room.Game[Input] { return New(pickups) })
 }
 
@@ -151,6 +154,18 @@ func (g *Game) Join(r *room.Ctx, s *room.Seat) error {
 func (g *Game) Leave(r *room.Ctx, s *room.Seat, reason room.LeaveReason) {
 	delete(g.players, s)
 }
+
+// Disconnected freezes the avatar of a player whose connection dropped
+// (it keeps its seat for the grace window).
+func (g *Game) Disconnected(r *room.Ctx, s *room.Seat) {
+	if p := g.players[s]; p != nil {
+		p.DX, p.DY = 0, 0
+	}
+}
+
+// Reconnected is called when the player resumed; the avatar moves again
+// with its next input.
+func (g *Game) Reconnected(r *room.Ctx, s *room.Seat) {}
 
 // Input records the player's latest direction.
 func (g *Game) Input(r *room.Ctx, s *room.Seat, in Input) {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/tickroom/tickroom/games/arena"
@@ -27,6 +28,8 @@ type Options struct {
 	Clock clockwork.Clock
 	// Logger; nil: warnings and errors to the test's output.
 	Logger *slog.Logger
+	// PingInterval and PingTimeout shorten the heartbeat (server.Config).
+	PingInterval, PingTimeout time.Duration
 }
 
 // Server is a running test server.
@@ -62,7 +65,8 @@ func New(t testing.TB, o Options) *Server {
 	if s.Rooms, err = room.NewManager(room.Config{Types: o.Types, Clock: o.Clock, Logger: o.Logger}); err != nil {
 		t.Fatal(err)
 	}
-	s.Server, err = server.New(server.Config{Tokens: s.Tokens, Rooms: s.Rooms, GuestAuth: !o.NoGuestAuth, Logger: o.Logger})
+	s.Server, err = server.New(server.Config{Tokens: s.Tokens, Rooms: s.Rooms, GuestAuth: !o.NoGuestAuth, Logger: o.Logger,
+		PingInterval: o.PingInterval, PingTimeout: o.PingTimeout})
 	if err != nil {
 		s.Rooms.Close()
 		t.Fatal(err)
