@@ -157,18 +157,28 @@ func newHarness(t *testing.T, cfg TypeConfig, setup func(*counterGame)) *harness
 		cfg.Name = "counter"
 	}
 	cfg.Schema = counterSchema
-	h := &harness{t: t, clk: clockwork.NewFakeClock(), games: make(chan *counterGame, 16)}
+	games := make(chan *counterGame, 16)
 	typ, err := Define(cfg, func(r *Ctx) Game[counterInput] {
 		g := newCounter()
 		if setup != nil {
 			setup(g)
 		}
-		h.games <- g
+		games <- g
 		return g
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := newHarnessFor(t, typ)
+	h.games = games
+	return h
+}
+
+// newHarnessFor runs a Manager with one room type on a fake clock.
+func newHarnessFor(t *testing.T, typ *Type) *harness {
+	t.Helper()
+	h := &harness{t: t, clk: clockwork.NewFakeClock()}
+	var err error
 	h.m, err = NewManager(Config{Types: []*Type{typ}, Clock: h.clk, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
