@@ -26,6 +26,9 @@ type Serve struct {
 	GuestAuth     bool
 	ArenaCapacity int
 	TickRate      int
+	Grace         time.Duration
+	PingInterval  time.Duration
+	PingTimeout   time.Duration
 	LogLevel      string
 
 	// Ready, if set, receives the bound address once the server accepts
@@ -41,6 +44,9 @@ func (s *Serve) Flags(fs *flag.FlagSet) {
 	fs.BoolVar(&s.GuestAuth, "guest-auth", true, "serve POST /v1/auth/guest (development convenience)")
 	fs.IntVar(&s.ArenaCapacity, "arena-capacity", 10, "players per arena room")
 	fs.IntVar(&s.TickRate, "tick-rate", 20, "arena ticks per second")
+	fs.DurationVar(&s.Grace, "grace", 20*time.Second, "how long a dropped player's seat is held for a resume (negative: none)")
+	fs.DurationVar(&s.PingInterval, "ping-interval", 5*time.Second, "heartbeat ping interval")
+	fs.DurationVar(&s.PingTimeout, "ping-timeout", 15*time.Second, "close a connection silent for this long (half-open TCP); its seat enters the grace window")
 	fs.StringVar(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
 }
 
@@ -64,7 +70,7 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	var types []*room.Type
 	for _, o := range []arena.Options{{Pickups: true}, {}} {
-		o.Capacity, o.TickRate = s.ArenaCapacity, s.TickRate
+		o.Capacity, o.TickRate, o.Grace = s.ArenaCapacity, s.TickRate, s.Grace
 		t, err := arena.Type(o)
 		if err != nil {
 			return err
@@ -76,7 +82,8 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer rooms.Close()
-	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Logger: log, GuestAuth: s.GuestAuth})
+	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Logger: log, GuestAuth: s.GuestAuth,
+		PingInterval: s.PingInterval, PingTimeout: s.PingTimeout})
 	if err != nil {
 		return err
 	}
