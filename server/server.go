@@ -38,6 +38,8 @@ type Config struct {
 	// has arrived for that long — half-open TCP — and its seat enters the
 	// grace window; default 15s. PingTimeout must exceed PingInterval.
 	PingInterval, PingTimeout time.Duration
+	// Metrics, if set, are served at GET /metrics (see NewMetrics).
+	Metrics *Metrics
 }
 
 // Server serves tickroom's HTTP and WebSocket endpoints. Create it with
@@ -97,6 +99,10 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	if cfg.GuestAuth {
 		s.mux.HandleFunc("POST /v1/auth/guest", s.serveGuest)
+	}
+	if cfg.Metrics != nil {
+		cfg.Metrics.register(s)
+		s.mux.Handle("GET /metrics", cfg.Metrics.handler())
 	}
 	s.wg.Add(1)
 	go func() {

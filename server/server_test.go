@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -298,6 +299,34 @@ func TestGuestAuth(t *testing.T) {
 	r.Body.Close()
 	if r.StatusCode != http.StatusNotFound && r.StatusCode != http.StatusMethodNotAllowed {
 		t.Fatalf("guest auth disabled: status %d", r.StatusCode)
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	m := server.NewMetrics()
+	typ, err := arena.Type(arena.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rooms, err := room.NewManager(room.Config{Types: []*room.Type{typ}, OnTick: m.ObserveTick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rooms.Close()
+	tokens, _ := player.NewTokens(player.TokenConfig{Secret: player.RandomSecret()})
+	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	m.ObserveTick(3*time.Millisecond, 2)
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{"tickroom_tick_lateness_seconds_count 1", "tickroom_tick_overruns_total 2", "tickroom_connections 0", "tickroom_rooms 0"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 

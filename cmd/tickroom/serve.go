@@ -77,12 +77,13 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 		types = append(types, t)
 	}
-	rooms, err := room.NewManager(room.Config{Types: types, Logger: log})
+	metrics := server.NewMetrics()
+	rooms, err := room.NewManager(room.Config{Types: types, Logger: log, OnTick: metrics.ObserveTick})
 	if err != nil {
 		return err
 	}
 	defer rooms.Close()
-	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Logger: log, GuestAuth: s.GuestAuth,
+	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Logger: log, GuestAuth: s.GuestAuth, Metrics: metrics,
 		PingInterval: s.PingInterval, PingTimeout: s.PingTimeout})
 	if err != nil {
 		return err
