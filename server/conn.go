@@ -82,6 +82,9 @@ func (t transport) Async(f func()) { t.c.ws.Async(f) }
 
 func (t transport) WriteMessage(b []byte) error {
 	_ = t.c.ws.SetWriteDeadline(time.Now().Add(t.c.s.cfg.WriteTimeout))
+	if m := t.c.s.cfg.Metrics; m != nil {
+		m.wrote(len(b))
+	}
 	return t.c.ws.WriteMessage(gws.OpcodeBinary, b)
 }
 

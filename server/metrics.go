@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,10 @@ type Metrics struct {
 	reg      *prometheus.Registry
 	lateness prometheus.Histogram
 	overruns prometheus.Counter
+
+	// Written per socket write; kept as plain atomics (cheaper than a
+	// prometheus counter on the write path) and exported by CounterFuncs.
+	sentMessages, sentBytes atomic.Uint64
 }
 
 // TickLatenessBuckets are the bucket bounds (seconds) of
@@ -46,8 +51,18 @@ func NewMetrics() *Metrics {
 		}),
 	}
 	m.reg.MustRegister(m.lateness, m.overruns,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tickroom_sent_messages_total", Help: "WebSocket messages written to clients."},
+			func() float64 { return float64(m.sentMessages.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tickroom_sent_bytes_total", Help: "Payload bytes of the WebSocket messages written to clients (framing excluded)."},
+			func() float64 { return float64(m.sentBytes.Load()) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// wrote counts one message written to a client.
+func (m *Metrics) wrote(n int) {
+	m.sentMessages.Add(1)
+	m.sentBytes.Add(uint64(n))
 }
 
 // ObserveTick records one tick's lateness; it is room.Config.OnTick.
