@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type Serve struct {
 	PingInterval  time.Duration
 	PingTimeout   time.Duration
 	LogLevel      string
+	Pprof         bool
 
 	// Ready, if set, receives the bound address once the server accepts
 	// connections (tests listen on port 0).
@@ -48,6 +50,7 @@ func (s *Serve) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.PingInterval, "ping-interval", 5*time.Second, "heartbeat ping interval")
 	fs.DurationVar(&s.PingTimeout, "ping-timeout", 15*time.Second, "close a connection silent for this long (half-open TCP); its seat enters the grace window")
 	fs.StringVar(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&s.Pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (never expose publicly)")
 }
 
 // Run serves until ctx is cancelled, then drains: WebSockets get 1001,
@@ -93,8 +96,18 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	handler := srv.Handler()
+	if s.Pprof {
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		handler = mux
+	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
