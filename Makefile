@@ -29,9 +29,27 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeServer$$' -fuzztime=$(FUZZTIME) ./netcode/
 	$(GO) test -run='^$$' -fuzz='^FuzzApplyDelta$$' -fuzztime=$(FUZZTIME) ./netcode/
 
-## bench: Go micro-benchmarks of the hot paths
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./netcode/ ./room/ ./player/
+## bench: the arena benchmark (tickroom serve + bots, the chaos variant, the transport floor), one JSON
+## object on stdout; sizes are ROOMS × PLAYERS, e.g. `make bench ROOMS=200`. docs/BENCHMARKS.md.
+## (Go micro-benchmarks of the hot paths: go test -bench . -benchmem ./netcode/)
+ROOMS       ?= 50
+PLAYERS     ?= 10
+BENCH_FLAGS ?=
+COLYSEUS    ?= ../shared/peers/colyseus
+BENCH_BIN   := bin/tickroom-bench
+FLOOR_BIN   := bin/tickroom-floor
+bench: build
+	@$(GO) build -o $(BENCH_BIN) ./bench/cmd/tickroom-bench
+	@$(GO) build -o $(FLOOR_BIN) ./bench/cmd/tickroom-floor
+	@./$(BENCH_BIN) arena --rooms $(ROOMS) --players $(PLAYERS) --tickroom $(BIN) --floor $(FLOOR_BIN) $(BENCH_FLAGS)
+
+## bench-compare: `make bench`, then the Colyseus peer benchmark ($(COLYSEUS)/run.sh) at the same
+## sizes, one after the other; one JSON object with both sides and the ratios
+.PHONY: bench-compare
+bench-compare: build
+	@$(GO) build -o $(BENCH_BIN) ./bench/cmd/tickroom-bench
+	@$(GO) build -o $(FLOOR_BIN) ./bench/cmd/tickroom-floor
+	@./$(BENCH_BIN) compare --rooms $(ROOMS) --players $(PLAYERS) --tickroom $(BIN) --floor $(FLOOR_BIN) --colyseus $(COLYSEUS) $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin
