@@ -188,6 +188,7 @@ type Result struct {
 	LoadCPUs        string   `json:"load_cpus"`
 	PinNote         string   `json:"pin_note,omitempty"`
 	Machine         Machine  `json:"machine"`
+	Build           Build    `json:"tickroom_build"`
 	LateMaxOverflow bool     `json:"tick_lateness_max_over_buckets,omitempty"`
 	Notes           []string `json:"notes,omitempty"`
 }
@@ -216,7 +217,7 @@ func runOnce(ctx context.Context, cfg Config) (Result, error) {
 		Bench: "tickroom-arena", Players: cfg.players(), Rooms: cfg.Rooms, PlayersPerRoom: cfg.Players,
 		TickRate: cfg.TickRate, WarmupS: cfg.Warmup.Seconds(), WindowS: cfg.Window.Seconds(),
 		ServerCPUs: cfg.Pinning.Server, LoadCPUs: cfg.Pinning.Load, PinNote: cfg.Pinning.Why,
-		Machine: ReadMachine(),
+		Machine: ReadMachine(), Build: ReadBuild(cfg.Tickroom),
 	}
 	if err := runTickroom(ctx, cfg, &r); err != nil {
 		return r, err

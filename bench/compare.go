@@ -104,12 +104,13 @@ func Compare(ctx context.Context, cfg CompareConfig) (Comparison, error) {
 	return c, c.fill()
 }
 
-// runColyseus runs `run.sh -r R -p P` in the work copy and returns its
+// runColyseus runs `run.sh -r R -p P -w WARMUP -m WINDOW` in the work copy and returns its
 // JSON line.
 func runColyseus(ctx context.Context, cfg CompareConfig, arena Config) (map[string]any, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "./run.sh", "-r", strconv.Itoa(arena.Rooms), "-p", strconv.Itoa(arena.Players))
+	cmd := exec.CommandContext(ctx, "bash", "./run.sh", "-r", strconv.Itoa(arena.Rooms), "-p", strconv.Itoa(arena.Players),
+		"-w", strconv.Itoa(int(arena.Warmup.Seconds())), "-m", strconv.Itoa(int(arena.Window.Seconds())))
 	cmd.Dir = cfg.WorkDir
 	cmd.Stderr = cfg.Stderr
 	// run.sh kills what it started when it gets SIGTERM; Pdeathsig covers

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"math"
@@ -160,6 +161,31 @@ func ReadMachine() Machine {
 		m.Kernel = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// Build is the version control state a binary was built from.
+type Build struct {
+	Revision string `json:"revision,omitempty"`
+	Modified bool   `json:"modified"` // built with uncommitted changes
+	Go       string `json:"go,omitempty"`
+}
+
+// ReadBuild reads the build information Go embedded in a binary.
+func ReadBuild(path string) Build {
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return Build{}
+	}
+	b := Build{Go: info.GoVersion}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			b.Revision = s.Value
+		case "vcs.modified":
+			b.Modified = s.Value == "true"
+		}
+	}
+	return b
 }
 
 // round rounds v to d decimals.
