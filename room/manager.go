@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"sort"
 	"sync"
@@ -34,6 +35,9 @@ type Config struct {
 	OnTick func(late time.Duration, skipped int64)
 	// OnLeave, if set, is called on the room goroutine after a seat is given up.
 	OnLeave func(s *Seat, reason LeaveReason)
+	// ReservationTTL is how long a reserved seat waits to be taken by a
+	// join with its seat token before it is freed; default 15s.
+	ReservationTTL time.Duration
 }
 
 // Manager runs the rooms of one process: it creates them on demand, routes
@@ -50,19 +54,24 @@ type Manager struct {
 
 	mu     sync.Mutex // guards the fields below and every roomSlot
 	rooms  map[string]*roomSlot
-	open   map[string][]*roomSlot // by type, in creation order
-	tokens map[tokenKey]*Seat     // current resume tokens
-	tombs  map[tokenKey]time.Time // tokens of expired seats, and when they expired
-	nrooms uint64                 // rooms ever created (seeds their rand)
+	open   map[string][]*roomSlot    // by type, in creation order
+	tokens map[tokenKey]*Seat        // current resume tokens
+	seats  map[tokenKey]*reservation // live seat reservations
+	tombs  map[tokenKey]time.Time    // resume and seat tokens that expired, and when
+	codes  map[string]*roomSlot      // join codes of private rooms
+	nrooms uint64                    // rooms ever created (seeds their rand)
 	closed bool
 }
 
 // roomSlot is the Manager's bookkeeping for one room, guarded by Manager.mu.
 type roomSlot struct {
 	r         *Room
-	occupancy int  // seats taken plus joins on their way to the room
+	occupancy int  // seats taken, plus joins on their way, plus live reservations
 	locked    bool // game code locked the room
 	gone      bool // disposed: takes no joins
+	private   bool // not listed, not matched; joined by ID or code
+	code      string
+	meta      map[string]string // matched by Selector.Filters; set at creation or by game code
 }
 
 // NewManager validates cfg and returns a Manager with no rooms.
@@ -79,8 +88,11 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.Seed == 0 {
 		cfg.Seed = mrand.Uint64()
 	}
+	if cfg.ReservationTTL == 0 {
+		cfg.ReservationTTL = 15 * time.Second
+	}
 	m := &Manager{cfg: cfg, types: map[string]*Type{}, rooms: map[string]*roomSlot{}, open: map[string][]*roomSlot{},
-		tokens: map[tokenKey]*Seat{}, tombs: map[tokenKey]time.Time{}}
+		tokens: map[tokenKey]*Seat{}, tombs: map[tokenKey]time.Time{}, seats: map[tokenKey]*reservation{}, codes: map[string]*roomSlot{}}
 	for _, t := range cfg.Types {
 		if t == nil {
 			return nil, errors.New("room: nil Type in Config.Types")
@@ -99,21 +111,33 @@ type JoinRequest struct {
 	Player player.ID
 	Name   string
 	Conn   Conn
-	// RoomType selects an open room of that type, or a new one, when
-	// RoomID is empty. With RoomID set, exactly that room is joined.
+	// RoomType selects an open public room of that type, or a new one,
+	// when RoomID is empty. With RoomID set, exactly that room is joined.
 	RoomType string
 	RoomID   string
+	// SeatToken, if set, consumes a reservation (Reserve): the seat was
+	// counted when it was reserved; RoomType and RoomID are ignored.
+	SeatToken string
 	// Done receives the outcome exactly once: the seat, or an error
 	// (ErrUnknownType, ErrRoomNotFound, ErrRoomFull, ErrAlreadyInRoom,
-	// ErrJoinRejected, ErrClosed). It is called on the room goroutine (or
-	// on the caller's, for errors found before reaching a room) before the
-	// client is sent `joined`; it must not block.
+	// ErrJoinRejected, ErrClosed, ErrSeatInvalid, ErrSeatExpired). It is
+	// called on the room goroutine (or on the caller's, for errors found
+	// before reaching a room) before the client is sent `joined`; it must
+	// not block.
 	Done func(s *Seat, err error)
 }
 
 // Join routes req to a room. It never waits for the room.
 func (m *Manager) Join(req JoinRequest) {
-	slot, err := m.reserve(req.RoomType, req.RoomID)
+	var slot *roomSlot
+	var err error
+	if req.SeatToken != "" {
+		slot, err = m.consumeSeat(req.SeatToken, req.Player)
+	} else {
+		m.mu.Lock()
+		slot, err = m.pickLocked(Selector{Type: req.RoomType, RoomID: req.RoomID}, 1)
+		m.mu.Unlock()
+	}
 	if err != nil {
 		req.Done(nil, err)
 		return
@@ -124,40 +148,76 @@ func (m *Manager) Join(req JoinRequest) {
 	}
 }
 
-// reserve picks (or creates) the room for a join and counts the seat as taken.
-func (m *Manager) reserve(typeName, roomID string) (*roomSlot, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// Selector says which room seats are wanted in.
+type Selector struct {
+	Type    string            // the room type (matchmaking calls it the mode)
+	RoomID  string            // exactly this room
+	Code    string            // exactly the room with this join code
+	Filters map[string]string // join-or-create among public rooms whose metadata has all of these
+	Create  bool              // always a new room
+	Private bool              // with Create: not listed, not matched; joined by ID or code
+	// Metadata of a room created for this request; default Filters.
+	Metadata map[string]string
+}
+
+// pickLocked chooses (or creates) a room with n free seats for sel and
+// counts them as taken. m.mu must be held.
+func (m *Manager) pickLocked(sel Selector, n int) (*roomSlot, error) {
 	if m.closed {
 		return nil, ErrClosed
 	}
-	if roomID != "" {
-		slot, ok := m.rooms[roomID]
+	if sel.RoomID != "" || sel.Code != "" {
+		slot, ok := m.rooms[sel.RoomID]
+		if sel.Code != "" {
+			slot, ok = m.codes[sel.Code]
+		}
 		switch {
 		case !ok || slot.gone:
 			return nil, ErrRoomNotFound
-		case typeName != "" && slot.r.typ.cfg.Name != typeName:
+		case sel.Type != "" && slot.r.typ.cfg.Name != sel.Type:
 			return nil, ErrRoomNotFound
-		case slot.locked || slot.occupancy >= slot.r.typ.cfg.Capacity:
+		case slot.locked || slot.occupancy+n > slot.r.typ.cfg.Capacity:
 			return nil, ErrRoomFull
 		}
-		slot.occupancy++
+		slot.occupancy += n
 		return slot, nil
 	}
-	t, ok := m.types[typeName]
+	t, ok := m.types[sel.Type]
 	if !ok {
 		return nil, ErrUnknownType
 	}
-	for _, slot := range m.open[typeName] {
-		if !slot.locked && slot.occupancy < t.cfg.Capacity {
-			slot.occupancy++
-			return slot, nil
+	if n > t.cfg.Capacity {
+		return nil, ErrRoomFull
+	}
+	if !sel.Create {
+		for _, slot := range m.open[sel.Type] {
+			if !slot.private && !slot.locked && slot.occupancy+n <= t.cfg.Capacity && hasAll(slot.meta, sel.Filters) {
+				slot.occupancy += n
+				return slot, nil
+			}
 		}
 	}
-	slot := &roomSlot{r: m.startLocked(t), occupancy: 1}
+	meta := sel.Metadata
+	if meta == nil {
+		meta = sel.Filters
+	}
+	slot := &roomSlot{r: m.startLocked(t), occupancy: n, private: sel.Create && sel.Private, meta: maps.Clone(meta)}
+	if slot.private {
+		slot.code = m.newCodeLocked()
+		m.codes[slot.code] = slot
+	}
 	m.rooms[slot.r.id] = slot
-	m.open[typeName] = append(m.open[typeName], slot)
+	m.open[sel.Type] = append(m.open[sel.Type], slot)
 	return slot, nil
+}
+
+func hasAll(meta, filters map[string]string) bool {
+	for k, v := range filters {
+		if got, ok := meta[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // startLocked creates a room of type t and starts its goroutine.
@@ -234,6 +294,9 @@ func (m *Manager) forget(r *Room) {
 func (m *Manager) forgetLocked(slot *roomSlot) {
 	slot.gone = true
 	delete(m.rooms, slot.r.id)
+	if slot.code != "" {
+		delete(m.codes, slot.code)
+	}
 	name := slot.r.typ.cfg.Name
 	list := m.open[name]
 	for i, s := range list {
@@ -267,9 +330,11 @@ func (m *Manager) Room(id string) (*Room, bool) {
 type RoomInfo struct {
 	ID       string
 	Type     string
-	Players  int // seats taken or being taken
+	Players  int // seats taken, joining or reserved
 	Capacity int
-	Locked   bool
+	Locked   bool // by game code (a full room takes no one either)
+	Private  bool
+	Metadata map[string]string
 }
 
 // Rooms lists the running rooms, sorted by ID.
@@ -277,7 +342,8 @@ func (m *Manager) Rooms() []RoomInfo {
 	m.mu.Lock()
 	out := make([]RoomInfo, 0, len(m.rooms))
 	for _, s := range m.rooms {
-		out = append(out, RoomInfo{ID: s.r.id, Type: s.r.typ.cfg.Name, Players: s.occupancy, Capacity: s.r.typ.cfg.Capacity, Locked: s.locked})
+		out = append(out, RoomInfo{ID: s.r.id, Type: s.r.typ.cfg.Name, Players: s.occupancy, Capacity: s.r.typ.cfg.Capacity,
+			Locked: s.locked, Private: s.private, Metadata: maps.Clone(s.meta)})
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
