@@ -6,8 +6,8 @@
 //
 // Threading: each Client owns one goroutine, the reader, started by Dial and
 // joined by Close. It decodes every server message, applies frames to the
-// replica, sends acknowledgements and runs the Config callbacks, one at a
-// time. All Client methods are safe for concurrent use; the ones that send
+// replica, sends acknowledgements, reconnects (Config.Reconnect) and runs
+// the Config callbacks, one at a time. All Client methods are safe for concurrent use; the ones that send
 // write on the calling goroutine (a write blocks at most Config.WriteTimeout)
 // and the ones that wait for an answer (Join, Leave, Ping, Wait) take a
 // context. The client's two locks (the replica's and the writer's) are never
@@ -20,6 +20,13 @@
 // that sends an input per tick sends no ack messages at all. After a
 // checksum mismatch or a missing baseline (a desync, counted in Stats) the
 // client asks for a full snapshot and skips deltas until it arrives.
+//
+// Reconnection (PROTOCOL §9): with Config.Reconnect set, a connection that
+// ends without Close and not with a terminal close code is redialed with
+// full-jitter backoff, and a seated client takes its seat back with its
+// resume token: the replica, the event sequence and the input numbering
+// continue as if nothing happened, and inputs sent meanwhile are buffered
+// and delivered after the resume. See ReconnectPolicy.
 package client
 
 import (
@@ -44,6 +51,10 @@ const (
 	DefaultHistory          = 64
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultReadTimeout is how long a connection may stay completely
+	// silent before the client considers it dead: the server pings every
+	// 5 s and closes silent connections after 15 s (PROTOCOL §9.2).
+	DefaultReadTimeout = 15 * time.Second
 	// MaxServerMessage bounds one server message; a larger one closes the
 	// connection (a full snapshot of a few thousand entities fits easily).
 	MaxServerMessage = 4 << 20
@@ -53,10 +64,11 @@ const (
 // documented defaults.
 //
 // The callbacks run on the Client's reader goroutine, one at a time, in the
-// order the messages arrived. They must not block, and must not call Join,
-// Leave, Ping, Wait or Close (which wait for the reader); sending (SendInput,
-// SendMsg) is allowed. Byte slices passed to them are valid only during the
-// call.
+// order the messages arrived (the connection callbacks too, in the order
+// of the events). They must not block, and must not call Join, Resume,
+// Leave, Ping, Wait or Close (which wait for the reader); sending
+// (SendInput, SendMsg) is allowed. Byte slices passed to them are valid
+// only during the call.
 type Config struct {
 	// URL is the WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws.
 	URL string
@@ -78,6 +90,14 @@ type Config struct {
 	// for welcome (a sooner ctx deadline wins). Default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// ReadTimeout: a connection from which nothing at all (no message, no
+	// ping) arrives for this long is considered dead and closed; with
+	// Reconnect the client then reconnects. Default DefaultReadTimeout;
+	// negative disables it.
+	ReadTimeout time.Duration
+	// Reconnect turns automatic reconnection and resume on; nil: off (a
+	// lost connection ends the Client). Dial copies it.
+	Reconnect *ReconnectPolicy
 
 	// OnFrame is called after each frame was applied and verified.
 	OnFrame func(f Frame)
@@ -92,6 +112,24 @@ type Config struct {
 	// OnLeft is called when the seat is gone: reason "leave" (after Leave),
 	// "kicked" or "closed".
 	OnLeft func(roomID, reason string)
+
+	// OnDisconnected is called when a live connection ended without Close,
+	// with the reason (a *CloseError for a close frame from the server).
+	// OnReconnecting or OnLost follows.
+	OnDisconnected func(err error)
+	// OnReconnecting is called before each reconnection attempt (1, 2, …)
+	// of one outage.
+	OnReconnecting func(attempt int)
+	// OnResumed is called when a reconnection succeeded: the connection is
+	// back and, if the client was seated, the seat too and the replica
+	// resynchronised.
+	OnResumed func(info ResumeInfo)
+	// OnLost is called once when the client ends for good without Close:
+	// a terminal close code, a resume refused (resume_expired,
+	// resume_rejected: the seat is gone), the reconnect window elapsed,
+	// or, without Reconnect, any lost connection. err wraps ErrLost (with
+	// Reconnect) and the cause. Done is closed right after.
+	OnLost func(err error)
 }
 
 // Frame describes one applied frame, for Config.OnFrame.
@@ -147,11 +185,21 @@ type Stats struct {
 	Desyncs       uint64 // checksum mismatches, missing baselines, bad deltas
 	Ignored       uint64 // delta frames skipped while waiting for a snapshot
 	Events        uint64
-	Errors        uint64 // error messages received
+	Errors        uint64 // error messages received (a refused automatic resume is not counted: the client handles it)
 	Malformed     uint64 // undecodable server messages
 	Unknown       uint64 // messages of an unknown type (a later protocol version), skipped
 	InputsSent    uint64
 	AcksSent      uint64 // separate ack messages (acks ride on inputs too)
+
+	Disconnects       uint64 // live connections that ended without Close
+	ReconnectAttempts uint64 // dials made to reconnect
+	Resumes           uint64 // reconnections that succeeded (seat resumed, replica resynced)
+	ResumeSnapshots   uint64 // resumes resynchronised by a full snapshot (else a delta)
+	Unrecovered       uint64 // resumes whose `recovered` was false: room events were lost
+	InputsBuffered    uint64 // inputs buffered while reconnecting or silent
+	InputsDropped     uint64 // buffered inputs dropped (buffer full) before they could be sent
+	InputsResent      uint64 // buffered inputs sent after a resume or silence
+	DuplicateEvents   uint64 // events with a seq already delivered (dropped; never expected)
 }
 
 // Client is one connection to a tickroom server. Create it with Dial and
@@ -159,33 +207,53 @@ type Stats struct {
 type Client struct {
 	cfg  Config
 	log  *slog.Logger
-	ws   *gws.Conn
 	done chan struct{} // closed when the reader goroutine has exited
+	// life is canceled by Close: it aborts reconnection dials, backoff
+	// waits and silences. Stored because the reader goroutine outlives
+	// Dial's ctx.
+	life      context.Context
+	cancel    context.CancelFunc
+	closeOnce sync.Once
 
-	welcome  chan struct{} // closed by the reader when welcome arrives
+	welcome  chan struct{} // closed by the reader when the first welcome arrives
 	playerID string        // set before welcome is closed
 	name     string
 
-	closing atomic.Bool // Close was called
-	err     error       // why the connection ended; written by the reader before done is closed
+	closing atomic.Bool  // Close was called
+	err     error        // why the client ended; written by the reader before done is closed
+	silence atomic.Int64 // GoSilent: unix nanos until which the reader plays dead; 0 none
+	// snapWanted is set by RequestSnapshot: the reader skips deltas until
+	// a full frame.
+	snapWanted atomic.Bool
 
 	send sender
 
 	mu       sync.Mutex // guards the fields below
 	room     string     // current room, "" when not seated
+	token    string     // the seat's resume token
+	online   bool       // connected and, if seated, holding the seat (not reconnecting)
 	latest   *netcode.Snapshot
 	tick     uint64
 	inputSeq uint64
-	changed  chan struct{} // closed and replaced when the replica or room changes
+	changed  chan struct{} // closed and replaced when the replica, room or online state changes
 	joinW    *joinWait
 	leaveW   chan struct{}
-	pings    map[uint64]chan struct{}
+	pings    map[uint64]chan error
 	pingSeq  uint64
 
 	// Owned by the reader goroutine.
-	msg     netcode.ServerMessage
-	rep     *replica
-	joining *JoinInfo // joined received, waiting for the first full frame
+	msg          netcode.ServerMessage
+	rep          *replica
+	joining      *JoinInfo // joined (or an explicit resume) received, waiting for the first frame
+	ws           *gws.Conn // the connection being read
+	welcomed     bool      // welcome arrived on ws
+	established  bool      // the first welcome arrived: later losses may reconnect
+	connErr      error     // why ws ended (set by OnClose)
+	abort        error     // why the reader itself closed ws (resume refused, throttled)
+	out          *outage   // the reconnection in progress; nil when connected
+	awaitFrame   bool      // a resumed seat waits for its resync frame (releases held inputs)
+	lastEventSeq uint64    // highest room event seq delivered in the current seat
+	readBy       time.Time // the read deadline last set on ws
 
 	st counters
 }
@@ -211,6 +279,15 @@ var (
 	ErrJoinPending = errors.New("client: a join is already in progress")
 	// ErrTooLarge is returned for a message over netcode.MaxClientMessage.
 	ErrTooLarge = errors.New("client: message larger than 16 KiB")
+	// ErrOffline is returned by requests that need the connection (Join,
+	// Resume, Ping, SendMsg) while the client is reconnecting or silent.
+	ErrOffline = errors.New("client: offline (reconnecting)")
+	// ErrReadTimeout is wrapped by the end of a connection on which nothing
+	// arrived for Config.ReadTimeout.
+	ErrReadTimeout = errors.New("client: nothing received within the read timeout")
+	// ErrLost is wrapped by the error of a Client with Reconnect that gave
+	// up (Err, OnLost): the seat, or the session, is gone.
+	ErrLost = errors.New("client: connection lost for good")
 )
 
 // ServerError is an error message from the server (PROTOCOL §7).
@@ -259,7 +336,9 @@ func (e *HTTPError) Error() string {
 
 // Dial connects to cfg.URL with cfg.Token and waits for the server's
 // welcome, or for ctx. A token the server refuses yields an *HTTPError with
-// StatusCode 401. On success the reader goroutine runs until Close.
+// StatusCode 401. On success the reader goroutine runs until Close (or,
+// without Reconnect, until the connection ends). Dial itself does not
+// retry: reconnection starts once a connection was established.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("client: Config.URL is required")
@@ -279,8 +358,20 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	inputs := defaultInputs
+	if cfg.Reconnect != nil {
+		p, err := cfg.Reconnect.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Reconnect = &p
+		inputs = p.Inputs
 	}
 	hs := cfg.HandshakeTimeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -296,16 +387,45 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		done:    make(chan struct{}),
 		welcome: make(chan struct{}),
 		changed: make(chan struct{}),
-		pings:   map[uint64]chan struct{}{},
+		pings:   map[uint64]chan error{},
 		rep:     newReplica(cfg.History),
 	}
-	c.send.init(c)
+	c.life, c.cancel = context.WithCancel(context.Background())
+	c.send.init(c, inputs)
 
+	ws, err := c.dial(ctx, hs)
+	if err != nil {
+		c.cancel()
+		return nil, err
+	}
+	c.send.attach(ws, false)
+	go c.run(ws)
+
+	timer := time.NewTimer(cfg.HandshakeTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.welcome:
+		return c, nil
+	case <-c.done:
+		return nil, fmt.Errorf("client: connection ended before welcome: %w", c.closeCause())
+	case <-timer.C:
+		_ = c.Close()
+		return nil, fmt.Errorf("client: no welcome within %v", cfg.HandshakeTimeout)
+	case <-ctx.Done():
+		_ = c.Close()
+		return nil, ctx.Err()
+	}
+}
+
+// dial opens one WebSocket connection (handshake bounded by timeout and
+// ctx). The connection's reader is not started.
+func (c *Client) dial(ctx context.Context, timeout time.Duration) (*gws.Conn, error) {
+	cfg := &c.cfg
 	d := &ctxDialer{ctx: ctx}
 	ws, resp, err := gws.NewClient(handler{c}, &gws.ClientOption{
 		Addr:               cfg.URL,
 		RequestHeader:      http.Header{"Authorization": {"Bearer " + cfg.Token}},
-		HandshakeTimeout:   hs,
+		HandshakeTimeout:   timeout,
 		ReadMaxPayloadSize: MaxServerMessage,
 		NewDialer:          func() (gws.Dialer, error) { return d, nil },
 		Logger:             gwsLogger{c.log},
@@ -324,26 +444,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		_ = ws.NetConn().Close()
 		return nil, fmt.Errorf("client: dial %s: %w", redact(cfg.URL), ctx.Err())
 	}
-	c.ws = ws
-	go func() {
-		defer close(c.done)
-		ws.ReadLoop()
-	}()
-
-	timer := time.NewTimer(cfg.HandshakeTimeout)
-	defer timer.Stop()
-	select {
-	case <-c.welcome:
-		return c, nil
-	case <-c.done:
-		return nil, fmt.Errorf("client: connection ended before welcome: %w", c.closeCause())
-	case <-timer.C:
-		_ = c.Close()
-		return nil, fmt.Errorf("client: no welcome within %v", cfg.HandshakeTimeout)
-	case <-ctx.Done():
-		_ = c.Close()
-		return nil, ctx.Err()
-	}
+	return ws, nil
 }
 
 // PlayerID returns the player ID the server assigned (from welcome).
@@ -352,13 +453,17 @@ func (c *Client) PlayerID() string { return c.playerID }
 // Name returns the player's display name (from welcome).
 func (c *Client) Name() string { return c.name }
 
-// Done is closed when the connection has ended and the reader goroutine has
-// exited (after Close, or when the server or network closed it).
+// Done is closed when the client has ended and its reader goroutine has
+// exited: after Close, or when the connection was lost for good (without
+// Reconnect: whenever the server or network ended it).
 func (c *Client) Done() <-chan struct{} { return c.done }
 
-// Err returns why the connection ended: nil while it is open or when Close
-// ended it; a *CloseError when the server closed it; another error for a
-// network failure.
+// Err returns why the client ended: nil while it runs (reconnecting
+// included) or when Close ended it. Without Reconnect: a *CloseError when
+// the server closed the connection, another error for a network failure.
+// With Reconnect: an error wrapping ErrLost and the cause (a *CloseError
+// with a terminal code, a *ServerError resume_expired or resume_rejected,
+// or the last failure when the reconnect window elapsed).
 func (c *Client) Err() error {
 	select {
 	case <-c.done:
@@ -368,17 +473,65 @@ func (c *Client) Err() error {
 	}
 }
 
-// Close closes the connection (close code 1000) and waits for the reader
-// goroutine to exit; no callback runs after it returns. A waiting Join,
-// Leave, Ping or Wait returns an error wrapping ErrClosed. Close is
-// idempotent and always returns nil.
+// Online reports whether the client has a connection and, if seated,
+// holds its seat: false while reconnecting and after the end.
+func (c *Client) Online() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.online
+}
+
+// ResumeToken returns the current seat's resume token ("" when not seated),
+// the secret that takes the seat back (Resume). Never log or share it.
+func (c *Client) ResumeToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
+
+// Close ends the client and waits for its reader goroutine to exit; no
+// callback runs after it returns. When seated and connected, it first
+// leaves the room (sends leave and waits up to closeLeaveTimeout for
+// `left`), so the server frees the seat at once instead of holding it for
+// a grace window; then it closes the connection (close code 1000). It stops
+// a reconnection in progress (the seat is then held by the server until its
+// grace window ends). A waiting Join, Leave, Ping or Wait returns an error
+// wrapping ErrClosed. Close is idempotent and always returns nil.
 func (c *Client) Close() error {
-	if c.closing.CompareAndSwap(false, true) {
-		_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-		_ = c.ws.WriteClose(1000, nil)
-	}
+	c.closeOnce.Do(func() {
+		c.leaveBeforeClose()
+		c.closing.Store(true)
+		c.cancel()
+		if ws := c.send.current(); ws != nil {
+			_ = ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+			_ = ws.WriteClose(1000, nil)
+		}
+	})
 	<-c.done
 	return nil
+}
+
+// closeLeaveTimeout bounds how long Close waits for `left`.
+const closeLeaveTimeout = 2 * time.Second
+
+// leaveBeforeClose leaves the room if the client is seated and online.
+func (c *Client) leaveBeforeClose() {
+	c.mu.Lock()
+	seated := c.room != "" && c.online
+	c.mu.Unlock()
+	if !seated {
+		return
+	}
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeLeaveTimeout)
+	defer cancel()
+	if err := c.Leave(ctx); err != nil && !errors.Is(err, ErrNotInRoom) {
+		c.log.Debug("client: leave before close", "err", err)
+	}
 }
 
 // State copies the replica into dst (reusing its storage; nil allocates a

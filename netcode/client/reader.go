@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/lxzan/gws"
 	"github.com/tickroom/tickroom/netcode"
@@ -16,27 +17,42 @@ func (h handler) OnOpen(*gws.Conn) {}
 
 func (h handler) OnClose(_ *gws.Conn, err error) {
 	c := h.c
-	if c.closing.Load() {
-		return // we closed it: Err stays nil
-	}
 	var ce *gws.CloseError
-	if errors.As(err, &ce) {
-		c.err = &CloseError{Code: ce.Code, Reason: string(ce.Reason)}
-	} else if err != nil {
-		c.err = err
-	} else {
-		c.err = errors.New("connection lost")
+	switch {
+	case errors.As(err, &ce):
+		code := ce.Code
+		if code == 0 {
+			code = 1005 // a close frame without a code
+		}
+		c.connErr = &CloseError{Code: code, Reason: string(ce.Reason)}
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.connErr = fmt.Errorf("%w (%v): %w", ErrReadTimeout, c.cfg.ReadTimeout, err)
+	case err != nil:
+		c.connErr = err
+	default:
+		c.connErr = errors.New("connection lost")
 	}
-	c.log.Warn("client: connection ended", "err", c.err)
 }
 
-func (h handler) OnPing(ws *gws.Conn, payload []byte) { _ = ws.WritePong(payload) }
+func (h handler) OnPing(ws *gws.Conn, payload []byte) {
+	c := h.c
+	c.beSilent()
+	c.alive()
+	c.send.mu.Lock()
+	silent := c.send.silent
+	c.send.mu.Unlock()
+	if !silent {
+		_ = ws.WritePong(payload)
+	}
+}
 
-func (h handler) OnPong(*gws.Conn, []byte) {}
+func (h handler) OnPong(*gws.Conn, []byte) { h.c.alive() }
 
 func (h handler) OnMessage(_ *gws.Conn, m *gws.Message) {
 	defer m.Close()
 	c := h.c
+	c.beSilent()
+	c.alive()
 	if m.Opcode != gws.OpcodeBinary {
 		c.st.malformed.Add(1)
 		return
@@ -64,15 +80,15 @@ func (c *Client) handle(b []byte) {
 	}
 	switch m.Type {
 	case netcode.MsgWelcome:
-		select {
-		case <-c.welcome:
-			c.st.malformed.Add(1) // a second welcome
-		default:
-			c.playerID, c.name = m.PlayerID, m.Name
-			close(c.welcome)
-		}
+		c.onWelcome(m)
 	case netcode.MsgJoined:
-		c.onJoined(m)
+		c.onSeat(m, false)
+	case netcode.MsgResumed:
+		if c.out != nil && c.out.resuming && !c.out.resumed {
+			c.onAutoResumed(m)
+		} else {
+			c.onSeat(m, true)
+		}
 	case netcode.MsgFrame:
 		c.onFrame(m, len(b))
 	case netcode.MsgError:
@@ -88,7 +104,7 @@ func (c *Client) handle(b []byte) {
 		if msgpack.Unmarshal(m.Payload, &id) == nil {
 			c.mu.Lock()
 			if ch, ok := c.pings[id]; ok {
-				close(ch)
+				ch <- nil
 				delete(c.pings, id)
 			}
 			c.mu.Unlock()
@@ -96,22 +112,52 @@ func (c *Client) handle(b []byte) {
 	}
 }
 
-func (c *Client) onJoined(m *netcode.ServerMessage) {
+func (c *Client) onWelcome(m *netcode.ServerMessage) {
+	if c.welcomed {
+		c.st.malformed.Add(1) // a second welcome on one connection
+		return
+	}
+	c.welcomed = true
+	if !c.established {
+		c.established = true
+		c.playerID, c.name = m.PlayerID, m.Name
+		c.mu.Lock()
+		c.online = true
+		c.notifyLocked()
+		c.mu.Unlock()
+		close(c.welcome)
+		return
+	}
+	if c.out != nil {
+		c.startResume()
+	}
+}
+
+// onSeat handles joined, and resumed answering an explicit Resume (or the
+// client's own resume, in the unexpected case of another room): a new
+// seat, whose first frame (a full one) completes the waiting Join or
+// Resume. A resumed seat's inputs wait for that frame's input_seq.
+func (c *Client) onSeat(m *netcode.ServerMessage, resumed bool) {
 	schema, err := netcode.DecodeSchema(m.Schema)
 	if err != nil {
 		c.st.malformed.Add(1)
 		c.log.Warn("client: joined with a bad schema", "err", err)
-		c.failJoin(fmt.Errorf("client: joined: %w", err))
+		c.failJoin(fmt.Errorf("client: %s: %w", m.Type, err))
 		return
 	}
-	c.send.seated()
+	c.send.seated(resumed)
 	c.mu.Lock()
-	c.room = m.RoomID
+	c.room, c.token = m.RoomID, m.ResumeToken
 	c.latest, c.tick, c.inputSeq = nil, 0, 0
 	c.notifyLocked()
 	c.mu.Unlock()
 	c.rep.ensure(int(min(m.History, maxHistory)))
 	c.rep.reset(schema)
+	c.lastEventSeq = 0
+	c.awaitFrame = resumed
+	if resumed && !m.Recovered {
+		c.st.unrecovered.Add(1)
+	}
 	c.joining = &JoinInfo{RoomID: m.RoomID, RoomType: m.RoomType, TickRate: int(min(m.TickRate, 1<<20)), Schema: schema}
 }
 
@@ -135,8 +181,27 @@ func (c *Client) onFrame(m *netcode.ServerMessage, size int) {
 		c.st.deltas.Add(1)
 		c.st.deltaBytes.Add(uint64(size))
 	}
+	// The first frame of a resumed seat tells which inputs the server
+	// applied: the held ones after it go out now.
+	resync := c.awaitFrame
+	c.send.frame(m.InputSeq, resync)
+	c.awaitFrame = false
 
-	snap, err := c.rep.apply(m)
+	if c.snapWanted.Swap(false) {
+		c.rep.awaitFull()
+	}
+	var snap *netcode.Snapshot
+	var err error
+	kept := false
+	if resync && c.out != nil {
+		// Server workaround: when the client already holds the room's
+		// current tick, the server's resync is an empty delta with age 0
+		// (see replica.unchanged).
+		snap, kept = c.rep.unchanged(m)
+	}
+	if !kept {
+		snap, err = c.rep.apply(m)
+	}
 	var ds *desync
 	switch {
 	case err == nil:
@@ -158,6 +223,9 @@ func (c *Client) onFrame(m *netcode.ServerMessage, size int) {
 				w.done <- joinResult{info: *j}
 			}
 		}
+		if c.out != nil && c.out.resumed {
+			c.reconnected(m.Age == 0 && !kept)
+		}
 		if c.cfg.OnFrame != nil {
 			c.cfg.OnFrame(Frame{Room: room, Tick: m.Tick, Age: m.Age, InputSeq: m.InputSeq, Size: size, State: snap})
 		}
@@ -175,12 +243,20 @@ func (c *Client) onFrame(m *netcode.ServerMessage, size int) {
 	}
 
 	if len(m.Events) > 0 {
-		c.st.events.Add(uint64(len(m.Events)))
-		if c.cfg.OnEvent != nil {
-			c.mu.Lock()
-			room := c.room
-			c.mu.Unlock()
-			for _, e := range m.Events {
+		c.mu.Lock()
+		room := c.room
+		c.mu.Unlock()
+		for _, e := range m.Events {
+			// Events arrive in seq order and never twice (PROTOCOL §6, §9),
+			// across resumes too; a repeat is dropped and counted.
+			if e.Seq <= c.lastEventSeq {
+				c.st.duplicateEvents.Add(1)
+				c.log.Warn("client: duplicate room event dropped", "seq", e.Seq, "last", c.lastEventSeq)
+				continue
+			}
+			c.lastEventSeq = e.Seq
+			c.st.events.Add(1)
+			if c.cfg.OnEvent != nil {
 				c.cfg.OnEvent(Event{Room: room, Seq: e.Seq, Name: e.Name, Payload: e.Payload})
 			}
 		}
@@ -188,8 +264,13 @@ func (c *Client) onFrame(m *netcode.ServerMessage, size int) {
 }
 
 func (c *Client) onError(e *ServerError) {
+	if e.Ref == netcode.MsgResume && c.out != nil && c.out.resuming && !c.out.resumed {
+		c.log.Debug("client: resume refused", "code", e.Code, "message", e.Message)
+		c.onResumeError(e)
+		return
+	}
 	c.st.errors.Add(1)
-	if e.Ref == netcode.MsgJoin && c.joining == nil {
+	if (e.Ref == netcode.MsgJoin || e.Ref == netcode.MsgResume) && c.joining == nil {
 		c.mu.Lock()
 		w := c.joinW
 		c.joinW = nil
@@ -209,7 +290,7 @@ func (c *Client) onLeft(roomID, reason string) {
 	c.mu.Lock()
 	seated := c.room == roomID
 	if seated {
-		c.room = ""
+		c.room, c.token = "", ""
 		c.latest, c.tick, c.inputSeq = nil, 0, 0
 	}
 	if c.leaveW != nil {
@@ -220,6 +301,8 @@ func (c *Client) onLeft(roomID, reason string) {
 	c.mu.Unlock()
 	if seated {
 		c.rep.reset(nil)
+		c.send.unseated()
+		c.lastEventSeq = 0
 	}
 	if c.joining != nil && c.joining.RoomID == roomID {
 		c.joining = nil

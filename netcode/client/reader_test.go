@@ -15,7 +15,7 @@ func TestHandleSkipsWhatItCannotUse(t *testing.T) {
 		log:     slog.New(slog.DiscardHandler),
 		welcome: make(chan struct{}),
 		changed: make(chan struct{}),
-		pings:   map[uint64]chan struct{}{},
+		pings:   map[uint64]chan error{},
 		rep:     newReplica(4),
 	}
 	welcomePlus := netcode.NewBuffer(64)

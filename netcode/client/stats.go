@@ -12,6 +12,10 @@ type counters struct {
 	events, errors, malformed atomic.Uint64
 	unknown                   atomic.Uint64
 	inputsSent, acksSent      atomic.Uint64
+
+	disconnects, reconnectAttempts, resumes, resumeSnapshots atomic.Uint64
+	unrecovered, duplicateEvents                             atomic.Uint64
+	inputsBuffered, inputsDropped, inputsResent              atomic.Uint64
 }
 
 func (k *counters) load() Stats {
@@ -32,5 +36,15 @@ func (k *counters) load() Stats {
 		Unknown:       k.unknown.Load(),
 		InputsSent:    k.inputsSent.Load(),
 		AcksSent:      k.acksSent.Load(),
+
+		Disconnects:       k.disconnects.Load(),
+		ReconnectAttempts: k.reconnectAttempts.Load(),
+		Resumes:           k.resumes.Load(),
+		ResumeSnapshots:   k.resumeSnapshots.Load(),
+		Unrecovered:       k.unrecovered.Load(),
+		InputsBuffered:    k.inputsBuffered.Load(),
+		InputsDropped:     k.inputsDropped.Load(),
+		InputsResent:      k.inputsResent.Load(),
+		DuplicateEvents:   k.duplicateEvents.Load(),
 	}
 }
