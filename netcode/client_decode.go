@@ -45,7 +45,7 @@ func DecodeClient(b []byte, m *ClientMessage) error {
 	var lo, hi int // field counts, type included
 	switch MsgType(tv) {
 	case MsgJoin:
-		lo, hi = 2, 3
+		lo, hi = 2, 4
 	case MsgInput:
 		lo, hi = 3, 4
 	case MsgAck:
@@ -78,8 +78,13 @@ func DecodeClient(b []byte, m *ClientMessage) error {
 			return err
 		}
 		m.RoomType = s
-		if cnt == 3 {
+		if cnt >= 3 {
 			if m.RoomID, err = r.clientStr(t, "room_id"); err != nil {
+				return err
+			}
+		}
+		if cnt == 4 {
+			if m.Token, err = r.clientStr(t, "seat_token"); err != nil {
 				return err
 			}
 		}

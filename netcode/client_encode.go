@@ -92,3 +92,13 @@ func AppendResume(b *Buffer, token string, lastTick, lastEventSeq uint64) {
 	_ = e.EncodeUint(lastTick)
 	_ = e.EncodeUint(lastEventSeq)
 }
+
+// AppendJoinSeat appends [1, "", "", seatToken]: take a reserved seat.
+func AppendJoinSeat(b *Buffer, seatToken string) {
+	e := b.Enc()
+	_ = e.EncodeArrayLen(4)
+	_ = e.EncodeUint(uint64(MsgJoin))
+	_ = e.EncodeString("")
+	_ = e.EncodeString("")
+	_ = e.EncodeString(seatToken)
+}

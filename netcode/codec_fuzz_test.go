@@ -83,7 +83,19 @@ func codecReencodeClient(m *ClientMessage) []byte {
 	b := NewBuffer(64)
 	switch m.Type {
 	case MsgJoin:
-		AppendJoin(b, m.RoomType, m.RoomID)
+		if m.Token != "" {
+			AppendJoinSeat(b, m.Token)
+			if m.RoomType != "" || m.RoomID != "" { // not what AppendJoinSeat writes: encode by hand
+				b.Reset()
+				_ = b.Enc().EncodeArrayLen(4)
+				_ = b.Enc().EncodeUint(uint64(MsgJoin))
+				_ = b.Enc().EncodeString(m.RoomType)
+				_ = b.Enc().EncodeString(m.RoomID)
+				_ = b.Enc().EncodeString(m.Token)
+			}
+		} else {
+			AppendJoin(b, m.RoomType, m.RoomID)
+		}
 	case MsgInput:
 		AppendInput(b, m.Seq, m.Payload, m.Ack)
 	case MsgAck:
@@ -143,6 +155,8 @@ func codecReencodeServer(m *ServerMessage) []byte {
 	switch m.Type {
 	case MsgWelcome:
 		AppendWelcome(b, m.PlayerID, m.Name)
+	case MsgMatched:
+		AppendMatched(b, m.TicketID, m.Mode, m.RoomID, m.SeatToken, m.ExpiresAt)
 	case MsgJoined, MsgResumed:
 		tr := int(m.TickRate)
 		if m.TickRate > math.MaxInt64 {

@@ -29,6 +29,7 @@ const (
 	MsgLeft    MsgType = 106
 	MsgPong    MsgType = 107
 	MsgResumed MsgType = 108
+	MsgMatched MsgType = 109
 )
 
 // String returns the protocol name of t ("join", "frame", ...), or "type"
@@ -63,6 +64,8 @@ func (t MsgType) String() string {
 		return "resume"
 	case MsgResumed:
 		return "resumed"
+	case MsgMatched:
+		return "matched"
 	}
 	return "type"
 }
@@ -94,6 +97,8 @@ const (
 	CodeJoinRejected    = "join_rejected"
 	CodeNotInRoom       = "not_in_room"
 	CodePlayerOffline   = "player_offline"
+	CodeSeatInvalid     = "seat_invalid"
+	CodeSeatExpired     = "seat_expired"
 	CodeResumeExpired   = "resume_expired"
 	CodeResumeRejected  = "resume_rejected"
 	CodeThrottled       = "throttled"
@@ -134,7 +139,7 @@ type ClientMessage struct {
 	Seq      uint64 // input
 	Ack      uint64 // input (optional trailing ack, 0 when absent), ack (the tick), resume (last_tick)
 	To       string // msg
-	Token    string // resume: the resume token
+	Token    string // resume: the resume token; join: the seat token ("" when absent)
 	EventSeq uint64 // resume: last_event_seq
 	// Payload is the raw msgpack value of input, msg and ping, validated
 	// against the client limits; nil when absent (ping without data).
@@ -157,6 +162,10 @@ type ServerMessage struct {
 	History          uint64 // ticks the room keeps as baselines; 0 if not sent
 	ResumeToken      string // joined, resumed
 	Recovered        bool   // resumed
+
+	// matched (also RoomID)
+	TicketID, Mode, SeatToken string
+	ExpiresAt                 uint64 // Unix milliseconds
 
 	// frame
 	Tick, Age, InputSeq uint64

@@ -174,6 +174,9 @@ func codecVectors() []codecVector {
 		{name: "ping empty", file: "ping_empty.hex",
 			enc:    func(b *Buffer) { AppendPing(b, nil) },
 			client: &ClientMessage{Type: MsgPing}},
+		{name: "join seat", file: "join_seat.hex",
+			enc:    func(b *Buffer) { AppendJoinSeat(b, "s0123abcd") },
+			client: &ClientMessage{Type: MsgJoin, Token: "s0123abcd"}},
 		{name: "resume", file: "resume.hex",
 			enc:    func(b *Buffer) { AppendResume(b, "tok-0123456789abcdef", 1234, 56) },
 			client: &ClientMessage{Type: MsgResume, Token: "tok-0123456789abcdef", Ack: 1234, EventSeq: 56}},
@@ -187,6 +190,9 @@ func codecVectors() []codecVector {
 				AppendJoined(b, SeatInfo{RoomID: "r-7", RoomType: "arena", TickRate: 20, History: 64, Schema: schema, ResumeToken: "tok-A"})
 			},
 			server: &ServerMessage{Type: MsgJoined, RoomID: "r-7", RoomType: "arena", TickRate: 20, Schema: schema, History: 64, ResumeToken: "tok-A"}},
+		{name: "matched", file: "matched.hex",
+			enc:    func(b *Buffer) { AppendMatched(b, "t-9", "arena", "r-7", "s0123abcd", 1700000015000) },
+			server: &ServerMessage{Type: MsgMatched, TicketID: "t-9", Mode: "arena", RoomID: "r-7", SeatToken: "s0123abcd", ExpiresAt: 1700000015000}},
 		{name: "resumed arena", file: "resumed_arena.hex",
 			enc: func(b *Buffer) {
 				AppendResumed(b, SeatInfo{RoomID: "r-7", RoomType: "arena", TickRate: 20, History: 64, Schema: schema, ResumeToken: "tok-B"}, false)
@@ -475,7 +481,7 @@ func TestDecodeClientBad(t *testing.T) {
 		{"unknown type 1000", codecHex("91 cd 03 e8"), CodeUnknownType, 0, "unknown message type 1000"},
 		{"unknown type 258 as uint16", codecHex("91 cd 01 02"), CodeUnknownType, 0, "unknown message type 258"},
 		{"join too few", codecHex("91 01"), CodeBadMessage, MsgJoin, "join: too few fields"},
-		{"join too many", codecHex("94 01 a1 61 a1 62 a1 63"), CodeBadMessage, MsgJoin, "join: too many fields"},
+		{"join too many", codecHex("95 01 a1 61 a1 62 a1 63 a1 64"), CodeBadMessage, MsgJoin, "join: too many fields"},
 		{"join room_type int", codecHex("92 01 05"), CodeBadMessage, MsgJoin, "join: room_type must be str"},
 		{"join room_type nil", codecHex("92 01 c0"), CodeBadMessage, MsgJoin, "join: room_type must be str"},
 		{"join room_type bin", codecHex("92 01 c4 01 61"), CodeBadMessage, MsgJoin, "join: room_type must be str"},
@@ -551,7 +557,7 @@ func TestDecodeServerBad(t *testing.T) {
 		{"not an array", "c0", CodeBadMessage, 0, "must be an array"},
 		{"empty array", "90", CodeBadMessage, 0, "empty array"},
 		{"client type", "91 04", CodeUnknownType, 4, "unknown message type 4"},
-		{"unknown type", "91 6d", CodeUnknownType, 109, "unknown message type 109"},
+		{"unknown type", "91 6e", CodeUnknownType, 110, "unknown message type 110"},
 		{"welcome too few", "93 65 a1 70 a1 6e", CodeBadMessage, MsgWelcome, "welcome: too few fields"},
 		{"welcome protocol string", "94 65 a1 70 a1 6e a1 31", CodeBadMessage, MsgWelcome, "welcome: protocol must be uint"},
 		{"welcome player_id int", "94 65 01 a1 6e 01", CodeBadMessage, MsgWelcome, "welcome: player_id must be str"},
@@ -716,7 +722,9 @@ func TestAppendFrameHeadPanics(t *testing.T) {
 
 func TestAppendJoinedNegativeTickRate(t *testing.T) {
 	var m ServerMessage
-	in := codecEnc(func(b *Buffer) { AppendJoined(b, SeatInfo{RoomID: "r", RoomType: "t", TickRate: -5, History: 64, Schema: []byte{0x90}}) })
+	in := codecEnc(func(b *Buffer) {
+		AppendJoined(b, SeatInfo{RoomID: "r", RoomType: "t", TickRate: -5, History: 64, Schema: []byte{0x90}})
+	})
 	if err := DecodeServer(in, &m); err != nil || m.TickRate != 0 {
 		t.Errorf("DecodeServer(AppendJoined(tickRate=-5)) = %v, tick_rate %d; want nil, 0", err, m.TickRate)
 	}

@@ -35,6 +35,8 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		lo, hi = 5, 7
 	case MsgResumed:
 		lo, hi = 8, 8
+	case MsgMatched:
+		lo, hi = 6, 6
 	case MsgFrame:
 		lo, hi = 6, 9
 	case MsgDirect, MsgLeft:
@@ -95,6 +97,18 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		}
 	case MsgFrame:
 		return decodeFrame(&r, cnt, m)
+	case MsgMatched:
+		for _, f := range []struct {
+			dst  *string
+			name string
+		}{{&m.TicketID, "ticket_id"}, {&m.Mode, "mode"}, {&m.RoomID, "room_id"}, {&m.SeatToken, "seat_token"}} {
+			if *f.dst, err = r.serverStr(t, f.name); err != nil {
+				return err
+			}
+		}
+		if m.ExpiresAt, ok = r.uint(); !ok {
+			return protoFieldErr(t, "expires_at must be uint")
+		}
 	case MsgError:
 		if m.Code, err = r.serverStr(t, "code"); err != nil {
 			return err

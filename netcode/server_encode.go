@@ -120,3 +120,15 @@ func AppendEvents(b *Buffer, events []Event) {
 		appendRaw(b, ev.Payload)
 	}
 }
+
+// AppendMatched appends [109, ticketID, mode, roomID, seatToken, expiresAtMillis].
+func AppendMatched(b *Buffer, ticketID, mode, roomID, seatToken string, expiresAtMillis uint64) {
+	e := b.Enc()
+	_ = e.EncodeArrayLen(6)
+	_ = e.EncodeUint(uint64(MsgMatched))
+	_ = e.EncodeString(ticketID)
+	_ = e.EncodeString(mode)
+	_ = e.EncodeString(roomID)
+	_ = e.EncodeString(seatToken)
+	_ = e.EncodeUint(expiresAtMillis)
+}

@@ -184,7 +184,7 @@ func (h handler) OnMessage(ws *gws.Conn, m *gws.Message) {
 func (c *conn) dispatch(m *netcode.ClientMessage) {
 	switch m.Type {
 	case netcode.MsgJoin:
-		c.join(m.RoomType, m.RoomID)
+		c.join(m.RoomType, m.RoomID, m.Token)
 	case netcode.MsgInput:
 		s := c.seat.Load()
 		if s == nil {
@@ -256,18 +256,19 @@ func (c *conn) resumed(s *room.Seat, err error) {
 	c.joined(s, nil)
 }
 
-func (c *conn) join(roomType, roomID string) {
+func (c *conn) join(roomType, roomID, seatToken string) {
 	if c.seat.Load() != nil || !c.joining.CompareAndSwap(false, true) {
 		c.sendError(netcode.CodeAlreadyInRoom, "this connection already holds a seat (or is joining): leave first", netcode.MsgJoin)
 		return
 	}
 	c.s.cfg.Rooms.Join(room.JoinRequest{
-		Player:   c.player,
-		Name:     c.name,
-		Conn:     c,
-		RoomType: roomType,
-		RoomID:   roomID,
-		Done:     c.joined,
+		Player:    c.player,
+		Name:      c.name,
+		Conn:      c,
+		RoomType:  roomType,
+		RoomID:    roomID,
+		SeatToken: seatToken,
+		Done:      c.joined,
 	})
 }
 
@@ -289,6 +290,10 @@ func (c *conn) joined(s *room.Seat, err error) {
 // seatError maps room errors to wire codes, in one place.
 func seatError(err error) (code, msg string) {
 	switch {
+	case errors.Is(err, room.ErrSeatInvalid):
+		return netcode.CodeSeatInvalid, "seat token not valid for this player (unknown, used, or someone else's)"
+	case errors.Is(err, room.ErrSeatExpired):
+		return netcode.CodeSeatExpired, "the seat reservation expired: reserve again"
 	case errors.Is(err, room.ErrResumeExpired):
 		return netcode.CodeResumeExpired, "the seat's grace window is over: join again"
 	case errors.Is(err, room.ErrResumeRejected):
