@@ -40,6 +40,8 @@ type Config struct {
 	PingInterval, PingTimeout time.Duration
 	// Metrics, if set, are served at GET /metrics (see NewMetrics).
 	Metrics *Metrics
+	// API, if set, serves every other path under /v1/ (the matchmaking API).
+	API http.Handler
 }
 
 // Server serves tickroom's HTTP and WebSocket endpoints. Create it with
@@ -99,6 +101,9 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	if cfg.GuestAuth {
 		s.mux.HandleFunc("POST /v1/auth/guest", s.serveGuest)
+	}
+	if cfg.API != nil {
+		s.mux.Handle("/v1/", cfg.API)
 	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.register(s)

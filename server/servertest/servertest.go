@@ -5,6 +5,7 @@ package servertest
 
 import (
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -30,16 +31,23 @@ type Options struct {
 	Logger *slog.Logger
 	// PingInterval and PingTimeout shorten the heartbeat (server.Config).
 	PingInterval, PingTimeout time.Duration
+	// ReservationTTL shortens seat reservations (room.Config).
+	ReservationTTL time.Duration
+	// API, if set, builds the handler served under /v1/ (server.Config.API)
+	// from the server's parts; the returned close func runs at cleanup,
+	// before the rooms stop.
+	API func(s *Server) (h http.Handler, close func())
 }
 
 // Server is a running test server.
 type Server struct {
-	URL    string // http://127.0.0.1:port
-	WS     string // ws://127.0.0.1:port/ws
-	Secret []byte // the token secret
-	Tokens *player.Tokens
-	Rooms  *room.Manager
-	Server *server.Server
+	URL     string // http://127.0.0.1:port
+	WS      string // ws://127.0.0.1:port/ws
+	Secret  []byte // the token secret
+	Tokens  *player.Tokens
+	Rooms   *room.Manager
+	Players *player.Registry
+	Server  *server.Server
 }
 
 // New starts a server; it is closed when the test and its subtests end.
@@ -62,20 +70,31 @@ func New(t testing.TB, o Options) *Server {
 	if s.Tokens, err = player.NewTokens(player.TokenConfig{Secret: s.Secret}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Rooms, err = room.NewManager(room.Config{Types: o.Types, Clock: o.Clock, Logger: o.Logger}); err != nil {
+	if s.Rooms, err = room.NewManager(room.Config{Types: o.Types, Clock: o.Clock, Logger: o.Logger, ReservationTTL: o.ReservationTTL}); err != nil {
 		t.Fatal(err)
 	}
-	s.Server, err = server.New(server.Config{Tokens: s.Tokens, Rooms: s.Rooms, GuestAuth: !o.NoGuestAuth, Logger: o.Logger,
-		PingInterval: o.PingInterval, PingTimeout: o.PingTimeout})
+	s.Players = player.NewRegistry()
+	// The listener exists before the API is built, so it can know the URL.
+	hs := httptest.NewUnstartedServer(nil)
+	s.URL = "http://" + hs.Listener.Addr().String()
+	s.WS = "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"
+	var api http.Handler
+	closeAPI := func() {}
+	if o.API != nil {
+		api, closeAPI = o.API(s)
+	}
+	s.Server, err = server.New(server.Config{Tokens: s.Tokens, Rooms: s.Rooms, Players: s.Players, GuestAuth: !o.NoGuestAuth,
+		Logger: o.Logger, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, API: api})
 	if err != nil {
+		closeAPI()
 		s.Rooms.Close()
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(s.Server.Handler())
-	s.URL = hs.URL
-	s.WS = "ws" + strings.TrimPrefix(hs.URL, "http") + "/ws"
+	hs.Config.Handler = s.Server.Handler()
+	hs.Start()
 	t.Cleanup(func() {
 		s.Server.Close()
+		closeAPI()
 		s.Rooms.Close()
 		hs.Close()
 	})
