@@ -240,6 +240,7 @@ type Client struct {
 	leaveW   chan struct{}
 	pings    map[uint64]chan error
 	pingSeq  uint64
+	probe    uint64 // id of the ping that ends a silence (GoSilent); 0 none
 
 	// Owned by the reader goroutine.
 	msg          netcode.ServerMessage
@@ -473,8 +474,9 @@ func (c *Client) Err() error {
 	}
 }
 
-// Online reports whether the client has a connection and, if seated,
-// holds its seat: false while reconnecting and after the end.
+// Online reports whether the client can use its connection: connected
+// and, if seated, holding its seat. It is false while reconnecting, while
+// silent (GoSilent) and after the end.
 func (c *Client) Online() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -107,6 +107,11 @@ func (c *Client) handle(b []byte) {
 				ch <- nil
 				delete(c.pings, id)
 			}
+			if id == c.probe && id != 0 { // the connection survived a silence
+				c.probe = 0
+				c.online = c.out == nil
+				c.notifyLocked()
+			}
 			c.mu.Unlock()
 		}
 	}

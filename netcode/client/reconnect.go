@@ -203,6 +203,7 @@ func (c *Client) connEnded() {
 	c.send.detach(c.cfg.Reconnect != nil)
 	c.mu.Lock()
 	c.online = false
+	c.probe = 0
 	for id, ch := range c.pings {
 		ch <- ErrOffline
 		delete(c.pings, id)
@@ -461,9 +462,11 @@ func (c *Client) KillConnection() bool {
 // GoSilent makes the client play dead for d, as a frozen process or a
 // half-open connection would: from the next message or ping on, the reader
 // stops (nothing is read, no pong, no ack) and nothing is written (inputs
-// are buffered as while reconnecting). After d the client reads what
-// arrived meanwhile and sends the buffered inputs; if the server gave up on
-// the connection (heartbeat timeout, 4001) it reconnects (with Reconnect).
+// are buffered as while reconnecting); Online reports false. After d the
+// client reads what arrived meanwhile, sends the buffered inputs and a
+// ping; its pong makes the client online again. If the server gave up on
+// the connection meanwhile (heartbeat timeout, 4001), the client reconnects
+// (with Reconnect).
 // The silence ends early with Close or the end of the connection. It is a
 // hook for tests and chaos runs; it reports false when the client is not
 // connected and online.
@@ -477,7 +480,16 @@ func (c *Client) GoSilent(d time.Duration) bool {
 		c.silence.CompareAndSwap(until, 0)
 		return false
 	}
+	c.setOnline(false)
 	return true
+}
+
+// setOnline records whether the connection is usable and wakes waiters.
+func (c *Client) setOnline(on bool) {
+	c.mu.Lock()
+	c.online = on
+	c.notifyLocked()
+	c.mu.Unlock()
 }
 
 // beSilent blocks the reader while a GoSilent is in force. Reader only.
@@ -495,7 +507,17 @@ func (c *Client) beSilent() {
 		}
 	}
 	c.silence.CompareAndSwap(until, 0)
-	c.send.endSilence()
 	c.readBy = time.Time{}
 	c.alive()
+	// Whether the server still holds the connection is unknown: what it
+	// sent meanwhile is read next, maybe ending with a close (4001). An
+	// application ping answers it: its pong makes the client online again.
+	c.mu.Lock()
+	c.pingSeq++
+	probe := c.pingSeq
+	c.probe = probe
+	c.mu.Unlock()
+	var data [9]byte
+	raw := appendUint(data[:0], probe)
+	c.send.endSilence(raw)
 }

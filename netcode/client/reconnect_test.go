@@ -556,3 +556,44 @@ func TestTerminalCloseCodes(t *testing.T) {
 		}
 	}
 }
+
+func TestShortSilenceComesBackOnline(t *testing.T) {
+	s := startServer(t) // default heartbeat: a short silence goes unnoticed
+	tok, _ := s.guest(t, "blinker")
+	ev := newEvents()
+	cfg := client.Config{Reconnect: &client.ReconnectPolicy{Window: 5 * time.Second}}
+	ev.hook(&cfg)
+	c := s.dial(t, tok, cfg)
+	ctx := testCtx(t)
+	if _, err := c.Join(ctx, "arena-players", ""); err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	last := sendAndSettle(t, ctx, c, 2)
+	if !c.GoSilent(300 * time.Millisecond) {
+		t.Fatal("GoSilent refused")
+	}
+	if c.Online() {
+		t.Error("Online while silent")
+	}
+	if _, err := c.Ping(ctx); !errors.Is(err, client.ErrOffline) {
+		t.Errorf("Ping while silent: got %v, want ErrOffline", err)
+	}
+	seq, err := c.SendInput([]float64{0, 1})
+	if err != nil || seq != last+1 {
+		t.Fatalf("SendInput while silent: seq %d err %v, want %d", seq, err, last+1)
+	}
+	if err := c.WaitOnline(ctx); err != nil {
+		t.Fatalf("WaitOnline: %v", err)
+	}
+	if err := c.Wait(ctx, func(s client.State) bool { return s.InputSeq >= seq }); err != nil {
+		t.Fatalf("the input of the silence never applied: %v", err)
+	}
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	if len(ev.disconnected) != 0 || len(ev.attempts) != 0 {
+		t.Errorf("a short silence disconnected: %v, attempts %v", ev.disconnected, ev.attempts)
+	}
+	if st := c.Stats(); st.InputsResent != 1 || st.Desyncs != 0 {
+		t.Errorf("stats %+v: want 1 input resent after the silence, no desync", st)
+	}
+}

@@ -170,9 +170,9 @@ func (s *sender) frame(inputSeq uint64, release bool) {
 	}
 }
 
-// endSilence lets writes through again and sends the inputs buffered
-// during the silence.
-func (s *sender) endSilence() {
+// endSilence lets writes through again, sends the inputs buffered during
+// the silence, then an application ping with probe as its data.
+func (s *sender) endSilence(probe []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.silent {
@@ -182,6 +182,9 @@ func (s *sender) endSilence() {
 	if !s.hold && !s.leaving {
 		s.flushLocked(s.sentSeq)
 	}
+	s.buf.Reset()
+	netcode.AppendPing(s.buf, probe)
+	_ = s.writeLocked()
 }
 
 // startSilence suppresses every write until endSilence or the end of the
@@ -438,7 +441,7 @@ func (c *Client) offlineErr() error {
 // until then. If the connection is lost after leave was sent, the leave
 // counts as done.
 func (c *Client) Leave(ctx context.Context) error {
-	if err := c.waitOnline(ctx); err != nil {
+	if err := c.WaitOnline(ctx); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -476,12 +479,15 @@ func (c *Client) Leave(ctx context.Context) error {
 	}
 }
 
-// waitOnline waits until the client is seated and connected (not
-// reconnecting), or not seated at all.
-func (c *Client) waitOnline(ctx context.Context) error {
+// WaitOnline waits until the client can use its connection: connected
+// and, if seated, holding its seat (not reconnecting, not silent). It
+// returns at once for a client without a seat whose connection is up, and
+// fails when ctx ends or the client ends (then wrapping ErrClosed and the
+// cause, e.g. ErrLost).
+func (c *Client) WaitOnline(ctx context.Context) error {
 	for {
 		c.mu.Lock()
-		ok := c.online || c.room == ""
+		ok := c.online
 		ch := c.changed
 		c.mu.Unlock()
 		if ok {
