@@ -14,6 +14,7 @@ type fanout struct {
 	head    *netcode.Buffer // scratch for frame heads
 	groups  []group
 	evs     []netcode.Event // scratch for event encoding
+	fr      netcode.Frame   // the frame being offered; Conn.SendFrame copies it
 	prevSeq uint64          // last event seq included in a previous fan-out
 }
 
@@ -68,7 +69,8 @@ func (f *fanout) send(r *Room) {
 			}
 		}
 
-		var fr netcode.Frame
+		fr := &f.fr
+		*fr = netcode.Frame{}
 		fr.Delta = g.delta
 		g.delta.Retain()
 		fr.Events = ev
@@ -76,8 +78,8 @@ func (f *fanout) send(r *Room) {
 		if base != nil {
 			age = r.tick - base.Tick()
 		}
-		f.setHead(&fr, g.nd, ev != nil, r.tick, age, s.lastSeq, cur.Checksum())
-		if s.conn.SendFrame(&fr) {
+		f.setHead(fr, g.nd, ev != nil, r.tick, age, s.lastSeq, cur.Checksum())
+		if s.conn.SendFrame(fr) {
 			s.evSeq = r.evSeq
 			sent++
 		} else {

@@ -19,9 +19,9 @@ import (
 // Conn is a seated player's connection as the room sees it. The server's
 // connection type implements it.
 type Conn interface {
-	// SendFrame queues a state frame without blocking. When it returns
-	// false the frame was refused (outbox full) and the caller keeps
-	// ownership of f's references.
+	// SendFrame queues a state frame without blocking. It copies *f (the
+	// caller reuses the struct); when it returns false the frame was
+	// refused (outbox full) and the caller keeps ownership of f's references.
 	SendFrame(f *netcode.Frame) bool
 	// Deliver queues a complete control message without blocking. When it
 	// returns false the connection is too slow; its owner closes it.
