@@ -3,7 +3,13 @@
 // a drift-free schedule while the client SDK (netcode/client) verifies the
 // checksum of every frame, then leaves. Run aggregates what the bots saw
 // into a Summary: it is the load generator behind `tickroom bot` and the
-// driver of the end-to-end acceptance test.
+// driver of the end-to-end acceptance tests.
+//
+// Chaos: with Config.ChaosKillRate or ChaosSilentRate set, a chaos
+// goroutine kills the sockets of playing bots abruptly, or makes them go
+// silent, and the Summary tells whether the SDK's automatic reconnection
+// (on by default in bots) took every seat back with a replica in sync and
+// no room event lost.
 package bot
 
 import (
@@ -14,6 +20,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +45,21 @@ const (
 	leaveTimeout   = 5 * time.Second
 )
 
+// DefaultReconnectWindow is how long a bot keeps trying to reconnect: the
+// server's default grace window.
+const DefaultReconnectWindow = client.DefaultReconnectWindow
+
+// Silences of ChaosSilentRate when Config.ChaosSilence is 0: uniformly
+// random in [minSilence, maxSilence).
+const (
+	minSilence = 2 * time.Second
+	maxSilence = 6 * time.Second
+)
+
+// chaosSteps is how many times per second the chaos goroutine strikes, so
+// the rate is spread over the second instead of hitting in bursts.
+const chaosSteps = 10
+
 // Config configures Run. Zero fields take the documented defaults.
 type Config struct {
 	// URL is the server's HTTP base URL (the WebSocket endpoint is derived
@@ -61,6 +83,25 @@ type Config struct {
 	// Logger; nil discards.
 	Logger *slog.Logger
 
+	// ChaosKillRate is the fraction of the playing bots whose socket is
+	// killed abruptly (no close frame: client.KillConnection) per second;
+	// 0: none. Victims are drawn from a random source seeded by Seed.
+	ChaosKillRate float64
+	// ChaosSilentRate is the fraction of the playing bots that go silent
+	// (client.GoSilent: no reads, no pongs, no writes) per second; 0: none.
+	ChaosSilentRate float64
+	// ChaosSilence is how long a silent bot stays silent; 0: uniformly
+	// random in [2s, 6s). Longer than the server's heartbeat timeout
+	// (15 s by default), it makes the server close the connection (4001)
+	// and the bot resume.
+	ChaosSilence time.Duration
+	// NoReconnect turns the SDK's automatic reconnection off (a lost
+	// connection is then an error).
+	NoReconnect bool
+	// ReconnectWindow is how long a bot keeps trying to reconnect.
+	// Default DefaultReconnectWindow.
+	ReconnectWindow time.Duration
+
 	// AfterPlay, if set, is called on each bot's goroutine once its input
 	// loop has stopped, before it leaves, with the bot's number and its
 	// still-connected client (whose replica keeps following the room). It
@@ -71,7 +112,9 @@ type Config struct {
 }
 
 // Flags registers the flags of `tickroom bot` that set c: --url, --bots,
-// --room, --duration, --rate, --seed and --dials, with the defaults above.
+// --room, --duration, --rate, --seed, --dials, --chaos-kill-rate,
+// --chaos-silent-rate, --chaos-silence, --no-reconnect and
+// --reconnect-window, with the defaults above.
 func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.URL, "url", DefaultURL, "server HTTP base URL (the WebSocket URL is derived from it)")
 	fs.IntVar(&c.Bots, "bots", DefaultBots, "number of bots")
@@ -80,6 +123,11 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Rate, "rate", DefaultRate, "inputs per second per bot")
 	fs.Uint64Var(&c.Seed, "seed", DefaultSeed, "seed of the bots' random choices")
 	fs.IntVar(&c.Dials, "dials", DefaultDials, "bots connecting at the same time, at most")
+	fs.Float64Var(&c.ChaosKillRate, "chaos-kill-rate", 0, "fraction of playing bots whose socket is killed abruptly per second")
+	fs.Float64Var(&c.ChaosSilentRate, "chaos-silent-rate", 0, "fraction of playing bots that go silent per second")
+	fs.DurationVar(&c.ChaosSilence, "chaos-silence", 0, "how long a silent bot stays silent (0: random in [2s, 6s))")
+	fs.BoolVar(&c.NoReconnect, "no-reconnect", false, "turn the SDK's automatic reconnection off")
+	fs.DurationVar(&c.ReconnectWindow, "reconnect-window", DefaultReconnectWindow, "how long a bot keeps trying to reconnect")
 }
 
 // withDefaults validates c and fills in the defaults.
@@ -105,10 +153,21 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Dials == 0 {
 		c.Dials = DefaultDials
 	}
+	if c.ReconnectWindow == 0 {
+		c.ReconnectWindow = DefaultReconnectWindow
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch {
+	case !(c.ChaosKillRate >= 0 && c.ChaosKillRate <= 1):
+		return c, fmt.Errorf("bot: ChaosKillRate is %v, must be in [0, 1]", c.ChaosKillRate)
+	case !(c.ChaosSilentRate >= 0 && c.ChaosSilentRate <= 1):
+		return c, fmt.Errorf("bot: ChaosSilentRate is %v, must be in [0, 1]", c.ChaosSilentRate)
+	case c.ChaosSilence < 0:
+		return c, fmt.Errorf("bot: ChaosSilence is %v, must be positive", c.ChaosSilence)
+	case c.ReconnectWindow < 0:
+		return c, fmt.Errorf("bot: ReconnectWindow is %v, must be positive", c.ReconnectWindow)
 	case c.Bots < 0:
 		return c, fmt.Errorf("bot: Bots is %d, must be positive", c.Bots)
 	case c.Duration < 0:
@@ -142,12 +201,32 @@ type Summary struct {
 	InputsSent       uint64  `json:"inputs_sent"`
 	InputsLate       uint64  `json:"inputs_late"` // schedule slots skipped because a bot fell behind
 	DurationS        float64 `json:"duration_s"`  // wall time of the run
+
+	// Chaos and reconnection.
+	ChaosKills        uint64  `json:"chaos_kills"`        // sockets killed
+	ChaosSilences     uint64  `json:"chaos_silences"`     // silences started
+	Disconnects       uint64  `json:"disconnects"`        // connections that ended under a playing bot
+	ReconnectAttempts uint64  `json:"reconnect_attempts"` // dials made to reconnect
+	ResumesOK         uint64  `json:"resumes_ok"`         // outages ended by a resumed seat and a resynced replica
+	ResumesSnapshot   uint64  `json:"resumes_snapshot"`   // … resynced by a full snapshot
+	ResumesDelta      uint64  `json:"resumes_delta"`      // … resynced by a delta from the last applied tick
+	ResumesFailed     uint64  `json:"resumes_failed"`     // outages that ended without a resume
+	PlayersLost       uint64  `json:"players_lost"`       // bots whose seat was lost although they did not close
+	ResyncP50         float64 `json:"resync_ms_p50"`      // reconnection dial start → resynced replica
+	ResyncP99         float64 `json:"resync_ms_p99"`
+	ResyncMax         float64 `json:"resync_ms_max"`
+	EventsMissed      uint64  `json:"events_missed"`     // seq gaps in each bot's room events, plus resumes with recovered=false
+	EventsDuplicated  uint64  `json:"events_duplicated"` // events delivered twice (dropped by the SDK)
+	InputsBuffered    uint64  `json:"inputs_buffered"`   // inputs sent while offline, delivered after the resume
+	InputsDropped     uint64  `json:"inputs_dropped"`    // inputs the offline buffer could not keep
 }
 
-// OK reports whether every bot connected and nothing went wrong: no desync
-// and no error.
+// OK reports whether every bot connected and nothing went wrong: no desync,
+// no error, no seat lost, no failed resume, no room event missed or
+// duplicated.
 func (s Summary) OK() bool {
-	return s.Connected == s.Bots && s.Desyncs == 0 && s.Errors == 0
+	return s.Connected == s.Bots && s.Desyncs == 0 && s.Errors == 0 &&
+		s.PlayersLost == 0 && s.ResumesFailed == 0 && s.EventsMissed == 0 && s.EventsDuplicated == 0
 }
 
 // Run runs cfg.Bots bots to completion and returns their Summary. The bots
@@ -169,18 +248,91 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	start := time.Now()
 	sem := make(chan struct{}, cfg.Dials)
 	results := make([]result, cfg.Bots)
+	bots := make([]*bot, cfg.Bots)
+	for i := range bots {
+		bots[i] = &bot{cfg: &cfg, ws: wsURL, n: i, log: cfg.Logger.With("bot", i),
+			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)))}
+	}
 	var wg sync.WaitGroup
-	for i := range cfg.Bots {
+	for i, b := range bots {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b := &bot{cfg: &cfg, ws: wsURL, n: i, log: cfg.Logger.With("bot", i),
-				rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)))}
 			results[i] = b.run(ctx, sem)
 		}()
 	}
+	var chaos chaosCounts
+	stop := make(chan struct{})
+	var cwg sync.WaitGroup
+	if cfg.ChaosKillRate > 0 || cfg.ChaosSilentRate > 0 {
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			chaos = runChaos(&cfg, bots, stop)
+		}()
+	}
 	wg.Wait()
-	return summarize(cfg, results, time.Since(start)), nil
+	close(stop)
+	cwg.Wait()
+	sum := summarize(cfg, results, time.Since(start))
+	sum.ChaosKills, sum.ChaosSilences = chaos.kills, chaos.silences
+	return sum, nil
+}
+
+// chaosCounts are what the chaos goroutine did.
+type chaosCounts struct{ kills, silences uint64 }
+
+// runChaos strikes playing bots until stop is closed: chaosSteps times per
+// second it kills the sockets of ChaosKillRate/chaosSteps of them and
+// silences ChaosSilentRate/chaosSteps of them (fractions rounded at random,
+// so the rates hold on average), drawing victims from its own random
+// source seeded by Seed.
+func runChaos(cfg *Config, bots []*bot, stop <-chan struct{}) (n chaosCounts) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0xc4a05))
+	t := time.NewTicker(time.Second / chaosSteps)
+	defer t.Stop()
+	var playing []*bot
+	count := func(rate float64) int { // random rounding of rate·len(playing)/chaosSteps
+		x := rate * float64(len(playing)) / chaosSteps
+		k := int(x)
+		if rng.Float64() < x-float64(k) {
+			k++
+		}
+		return k
+	}
+	for {
+		select {
+		case <-stop:
+			return n
+		case <-t.C:
+		}
+		playing = playing[:0]
+		for _, b := range bots {
+			if b.isPlaying() {
+				playing = append(playing, b)
+			}
+		}
+		kills, silences := count(cfg.ChaosKillRate), count(cfg.ChaosSilentRate)
+		rng.Shuffle(len(playing), func(i, j int) { playing[i], playing[j] = playing[j], playing[i] })
+		for _, b := range playing {
+			switch {
+			case kills > 0:
+				kills--
+				if b.strike(func(c *client.Client) bool { return c.KillConnection() }) {
+					n.kills++
+				}
+			case silences > 0:
+				silences--
+				d := cfg.ChaosSilence
+				if d == 0 {
+					d = minSilence + time.Duration(rng.Int64N(int64(maxSilence-minSilence)))
+				}
+				if b.strike(func(c *client.Client) bool { return c.GoSilent(d) }) {
+					n.silences++
+				}
+			}
+		}
+	}
 }
 
 // result is one bot's outcome.
@@ -192,6 +344,19 @@ type result struct {
 	firstErr  error
 	late      uint64
 	seated    time.Duration
+	conn      connStats
+}
+
+// connStats are what a bot's client reported through its connection
+// callbacks and room events. Written on the client's goroutine, read after
+// Close.
+type connStats struct {
+	resumesOK, resumesSnapshot, resumesFailed uint64
+	lost                                      bool
+	resync                                    []time.Duration
+	firstEvent, lastEvent, eventGaps          uint64
+	unrecovered                               uint64
+	outage                                    bool // an outage in progress (disconnected, not resumed)
 }
 
 func (r *result) fail(err error) {
@@ -206,6 +371,7 @@ func summarize(cfg Config, results []result, d time.Duration) Summary {
 	rooms := map[string]bool{}
 	var snapBytes, deltaBytes uint64
 	var seated time.Duration
+	var resync []time.Duration
 	for _, r := range results {
 		if r.connected {
 			s.Connected++
@@ -226,6 +392,27 @@ func summarize(cfg Config, results []result, d time.Duration) Summary {
 		snapBytes += r.stats.SnapshotBytes
 		deltaBytes += r.stats.DeltaBytes
 		seated += r.seated
+
+		s.Disconnects += r.stats.Disconnects
+		s.ReconnectAttempts += r.stats.ReconnectAttempts
+		s.ResumesOK += r.conn.resumesOK
+		s.ResumesSnapshot += r.conn.resumesSnapshot
+		s.ResumesFailed += r.conn.resumesFailed
+		if r.conn.lost {
+			s.PlayersLost++
+		}
+		resync = append(resync, r.conn.resync...)
+		s.EventsMissed += r.conn.eventGaps + r.conn.unrecovered
+		s.EventsDuplicated += r.stats.DuplicateEvents
+		s.InputsBuffered += r.stats.InputsBuffered
+		s.InputsDropped += r.stats.InputsDropped
+	}
+	s.ResumesDelta = s.ResumesOK - s.ResumesSnapshot
+	if len(resync) > 0 {
+		slices.Sort(resync)
+		s.ResyncP50 = ms(percentile(resync, 50))
+		s.ResyncP99 = ms(percentile(resync, 99))
+		s.ResyncMax = ms(resync[len(resync)-1])
 	}
 	s.Rooms = len(rooms)
 	s.AvgSnapshotBytes = ratio(snapBytes, s.Snapshots)
@@ -249,6 +436,14 @@ func ratio(a, b uint64) float64 {
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
+// percentile returns the nearest-rank p-th percentile of sorted d.
+func percentile(d []time.Duration, p int) time.Duration {
+	i := (len(d)*p + 99) / 100 // ceil(len·p/100), 1-based
+	return d[max(i, 1)-1]
+}
+
+func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
+
 // bot is one headless player. Its fields are owned by its goroutine.
 type bot struct {
 	cfg *Config
@@ -258,6 +453,34 @@ type bot struct {
 	rng *rand.Rand
 
 	unexpectedLeft atomic.Pointer[string] // reason of a left the bot did not ask for
+
+	mu      sync.Mutex // guards c and playing: chaos strikes only a playing bot
+	c       *client.Client
+	playing bool
+
+	conn connStats // written by the client's callbacks; read after Close
+}
+
+// isPlaying reports whether the bot is in its input loop with its
+// connection up: a candidate for chaos.
+func (b *bot) isPlaying() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.playing && b.c.Online()
+}
+
+// strike runs f on the bot's client if the bot is still playing, and
+// reports what f did.
+func (b *bot) strike(f func(c *client.Client) bool) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.playing && f(b.c)
+}
+
+func (b *bot) setPlaying(c *client.Client, on bool) {
+	b.mu.Lock()
+	b.c, b.playing = c, on
+	b.mu.Unlock()
 }
 
 // run connects, plays, and leaves; it returns the bot's outcome.
@@ -279,11 +502,20 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	r.connected, r.room = true, info.RoomID
 	seatedAt := time.Now()
 
+	b.setPlaying(c, true)
 	r.late, err = b.play(ctx, c)
+	b.setPlaying(c, false) // no more chaos
 	if err != nil {
 		r.fail(err)
 	}
-	if b.cfg.AfterPlay != nil {
+	// A bot struck late may still be reconnecting (or silent): the seat
+	// and the replica are checked once it is back.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ReconnectWindow+leaveTimeout)
+	if err := c.WaitOnline(wctx); err != nil && c.Err() == nil {
+		r.fail(fmt.Errorf("bot %d: not back online after play: %w", b.n, err))
+	}
+	cancel()
+	if b.cfg.AfterPlay != nil && c.Err() == nil {
 		if err := b.cfg.AfterPlay(ctx, b.n, c); err != nil {
 			r.fail(fmt.Errorf("bot %d: after play: %w", b.n, err))
 		}
@@ -303,6 +535,7 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	}
 	_ = c.Close()
 	r.stats = c.Stats()
+	r.conn = b.conn // the client's goroutine has exited
 	if n := r.stats.Errors + r.stats.Malformed; n > 0 {
 		r.errors += n
 		if r.firstErr == nil {
@@ -324,7 +557,7 @@ func (b *bot) connect(ctx context.Context) (*client.Client, client.JoinInfo, err
 	if err != nil {
 		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: %w", b.n, err)
 	}
-	c, err := client.Dial(ctx, client.Config{
+	cfg := client.Config{
 		URL:    b.ws,
 		Token:  token,
 		Logger: b.log,
@@ -336,7 +569,30 @@ func (b *bot) connect(ctx context.Context) (*client.Client, client.JoinInfo, err
 				b.unexpectedLeft.CompareAndSwap(nil, &reason)
 			}
 		},
-	})
+		// The callbacks below run on the client's goroutine, one at a
+		// time; b.conn is read only after Close.
+		OnEvent: b.conn.event,
+		OnDisconnected: func(err error) {
+			b.conn.outage = true
+			b.log.Debug("bot: disconnected", "err", err)
+		},
+		OnResumed: b.conn.resumed,
+		OnLost: func(err error) {
+			b.conn.lost = true
+			if b.conn.outage {
+				b.conn.resumesFailed++
+			}
+			b.log.Warn("bot: seat lost", "err", err)
+		},
+	}
+	if !b.cfg.NoReconnect {
+		cfg.Reconnect = &client.ReconnectPolicy{
+			Window: b.cfg.ReconnectWindow,
+			// Own source per bot: used only on its client's goroutine.
+			Rand: rand.New(rand.NewPCG(b.cfg.Seed, 1<<32|uint64(b.n))).Int64N,
+		}
+	}
+	c, err := client.Dial(ctx, cfg)
 	if err != nil {
 		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: %w", b.n, err)
 	}
@@ -346,6 +602,35 @@ func (b *bot) connect(ctx context.Context) (*client.Client, client.JoinInfo, err
 		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: join %q: %w", b.n, b.cfg.Room, err)
 	}
 	return c, info, nil
+}
+
+// event checks the room events' sequence: arena broadcasts its events to
+// the whole room, so from the first event a bot receives to its last,
+// every seq must arrive.
+func (k *connStats) event(e client.Event) {
+	switch {
+	case k.firstEvent == 0:
+		k.firstEvent = e.Seq
+	case e.Seq > k.lastEvent+1:
+		k.eventGaps += e.Seq - k.lastEvent - 1
+	}
+	k.lastEvent = e.Seq
+}
+
+// resumed records a successful reconnection.
+func (k *connStats) resumed(info client.ResumeInfo) {
+	k.outage = false
+	if info.Room == "" {
+		return // no seat to take back (not expected while playing)
+	}
+	k.resumesOK++
+	if info.Snapshot {
+		k.resumesSnapshot++
+	}
+	if !info.Recovered {
+		k.unrecovered++
+	}
+	k.resync = append(k.resync, info.Duration)
 }
 
 // play sends inputs for cfg.Duration: one per period on the grid

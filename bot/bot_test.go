@@ -18,10 +18,13 @@ func TestFlags(t *testing.T) {
 		want bot.Config
 	}{
 		{nil, bot.Config{URL: bot.DefaultURL, Bots: bot.DefaultBots, Room: bot.DefaultRoom,
-			Duration: bot.DefaultDuration, Rate: bot.DefaultRate, Seed: bot.DefaultSeed, Dials: bot.DefaultDials}},
+			Duration: bot.DefaultDuration, Rate: bot.DefaultRate, Seed: bot.DefaultSeed, Dials: bot.DefaultDials,
+			ReconnectWindow: bot.DefaultReconnectWindow}},
 		{[]string{"--url", "http://h:1", "--bots", "100", "--room", "arena-players", "--duration", "2m",
-			"--rate", "30", "--seed", "7", "--dials", "5"},
-			bot.Config{URL: "http://h:1", Bots: 100, Room: "arena-players", Duration: 2 * time.Minute, Rate: 30, Seed: 7, Dials: 5}},
+			"--rate", "30", "--seed", "7", "--dials", "5", "--chaos-kill-rate", "0.05", "--chaos-silent-rate", "0.01",
+			"--chaos-silence", "20s", "--no-reconnect", "--reconnect-window", "5s"},
+			bot.Config{URL: "http://h:1", Bots: 100, Room: "arena-players", Duration: 2 * time.Minute, Rate: 30, Seed: 7, Dials: 5,
+				ChaosKillRate: 0.05, ChaosSilentRate: 0.01, ChaosSilence: 20 * time.Second, NoReconnect: true, ReconnectWindow: 5 * time.Second}},
 	}
 	for _, tc := range tests {
 		var got bot.Config
@@ -31,7 +34,9 @@ func TestFlags(t *testing.T) {
 			t.Fatalf("Parse(%q): %v", tc.args, err)
 		}
 		if got.URL != tc.want.URL || got.Bots != tc.want.Bots || got.Room != tc.want.Room || got.Duration != tc.want.Duration ||
-			got.Rate != tc.want.Rate || got.Seed != tc.want.Seed || got.Dials != tc.want.Dials {
+			got.Rate != tc.want.Rate || got.Seed != tc.want.Seed || got.Dials != tc.want.Dials ||
+			got.ChaosKillRate != tc.want.ChaosKillRate || got.ChaosSilentRate != tc.want.ChaosSilentRate ||
+			got.ChaosSilence != tc.want.ChaosSilence || got.NoReconnect != tc.want.NoReconnect || got.ReconnectWindow != tc.want.ReconnectWindow {
 			t.Errorf("Flags %q: got %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
@@ -44,6 +49,10 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{Duration: -time.Second},
 		{Dials: -1},
 		{URL: "ftp://x"},
+		{ChaosKillRate: 1.5},
+		{ChaosSilentRate: -0.1},
+		{ChaosSilence: -time.Second},
+		{ReconnectWindow: -time.Second},
 	} {
 		if _, err := bot.Run(t.Context(), cfg); err == nil {
 			t.Errorf("Run(%+v): got no error", cfg)
@@ -61,7 +70,9 @@ func TestSummaryJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"bots", "connected", "rooms", "snapshots", "deltas", "bytes_received", "frames",
-		"avg_delta_bytes", "avg_snapshot_bytes", "desyncs", "errors", "inputs_sent", "duration_s"} {
+		"avg_delta_bytes", "avg_snapshot_bytes", "desyncs", "errors", "inputs_sent", "duration_s",
+		"resumes_ok", "resumes_failed", "resumes_snapshot", "resumes_delta", "players_lost", "resync_ms_p50", "resync_ms_p99",
+		"events_missed", "chaos_kills", "chaos_silences"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("Summary JSON has no %q: %s", k, b)
 		}

@@ -245,7 +245,11 @@ func (c *Client) next() *gws.Conn {
 	}
 	if c.out == nil { // a live connection ended
 		c.st.disconnects.Add(1)
-		c.log.Warn("client: connection ended", "err", err)
+		if c.cfg.Reconnect == nil || terminal(err) {
+			c.log.Warn("client: connection ended", "err", err)
+		} else {
+			c.log.Info("client: connection ended; reconnecting", "err", err)
+		}
 		if f := c.cfg.OnDisconnected; f != nil {
 			f(err)
 		}
@@ -270,6 +274,9 @@ func (c *Client) end(err error) {
 		c.dropSeat()
 	}
 	c.err = err
+	if c.out != nil {
+		c.log.Warn("client: reconnection failed", "err", err)
+	}
 	c.out = nil
 	if f := c.cfg.OnLost; f != nil {
 		f(err)
