@@ -77,9 +77,6 @@ func TestChaosKill(t *testing.T) {
 	if sum.Events == 0 {
 		t.Error("no room event at all: the events_missed check saw nothing")
 	}
-	if sum.InputsBuffered == 0 {
-		t.Error("no input was sent while offline: the offline buffer was not exercised")
-	}
 }
 
 // TestChaosSilent silences bots for longer than the server's (shortened)

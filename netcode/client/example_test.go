@@ -46,3 +46,33 @@ func Example() {
 		}
 	}
 }
+
+// A client that survives network drops: with Reconnect set, a lost
+// connection is redialed with full-jitter backoff and the seat resumed
+// within the server's grace window; inputs sent meanwhile are delivered
+// after the resume.
+func ExampleReconnectPolicy() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Config{
+		URL:       "ws://127.0.0.1:8080/ws",
+		Token:     "…",
+		Reconnect: &client.ReconnectPolicy{}, // defaults: 100 ms base, 2 s cap, 20 s window
+		OnResumed: func(info client.ResumeInfo) {
+			log.Printf("back in %s after %v (%d attempts)", info.Room, info.Duration, info.Attempts)
+		},
+		OnLost: func(err error) { log.Printf("seat lost: %v", err) }, // e.g. resume_expired
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close() // leaves the room first
+	if _, err := c.Join(ctx, "arena", ""); err != nil {
+		log.Fatal(err)
+	}
+	for range 100 {
+		if _, err := c.SendInput([]float64{1, 0}); err != nil { // does not fail while reconnecting
+			log.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

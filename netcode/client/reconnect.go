@@ -210,10 +210,11 @@ func (c *Client) connEnded() {
 	}
 	c.notifyLocked()
 	c.mu.Unlock()
-	if c.joining == nil {
+	if c.joining == nil && c.cfg.Reconnect != nil {
 		// A join (or explicit resume) without an answer: the connection
-		// that carried it is gone.
-		c.failJoin(fmt.Errorf("client: join: %w: the connection ended", ErrOffline))
+		// that carried it is gone (without Reconnect, the end of the
+		// client ends the wait).
+		c.failJoin(fmt.Errorf("client: join: %w: the connection ended before the answer", ErrOffline))
 	}
 	c.send.mu.Lock()
 	leaving := c.send.leaving
