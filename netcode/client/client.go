@@ -66,8 +66,8 @@ const (
 // The callbacks run on the Client's reader goroutine, one at a time, in the
 // order the messages arrived (the connection callbacks too, in the order
 // of the events). They must not block, and must not call Join, Resume,
-// Leave, Ping, Wait or Close (which wait for the reader); sending
-// (SendInput, SendMsg) is allowed. Byte slices passed to them are valid
+// Leave, Ping, Wait, WaitOnline or Close (which wait for the reader);
+// sending (SendInput, SendMsg) and the chaos hooks are allowed. Byte slices passed to them are valid
 // only during the call.
 type Config struct {
 	// URL is the WebSocket endpoint, e.g. ws://127.0.0.1:8080/ws.
@@ -492,9 +492,8 @@ func (c *Client) ResumeToken() string {
 }
 
 // Close ends the client and waits for its reader goroutine to exit; no
-// callback runs after it returns. When seated and connected, it first
-// leaves the room (sends leave and waits up to closeLeaveTimeout for
-// `left`), so the server frees the seat at once instead of holding it for
+// callback runs after it returns. When seated and online, it first leaves
+// the room (sends leave and waits up to 2 s for `left`), so the server frees the seat at once instead of holding it for
 // a grace window; then it closes the connection (close code 1000). It stops
 // a reconnection in progress (the seat is then held by the server until its
 // grace window ends). A waiting Join, Leave, Ping or Wait returns an error
