@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.LogDir, "log-dir", os.TempDir(), "where the child processes' logs go")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a Go CPU profile of tickroom serve over the window to this file")
 	noPin := fs.Bool("no-pin", false, "do not pin the processes to CPUs")
+	serverCPUs := fs.String("server-cpus", "", "taskset CPU list for the servers (default 0 when there are ≥ 2 CPUs)")
+	loadCPUs := fs.String("load-cpus", "", "taskset CPU list for the load generators (default 1 when there are ≥ 2 CPUs; 0,1 lets them use both)")
 	var cc bench.CompareConfig
 	if mode == "compare" {
 		fs.StringVar(&cc.ColyseusDir, "colyseus", "../shared/peers/colyseus", "the Colyseus peer benchmark folder (holds run.sh)")
@@ -74,8 +76,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if noFloor {
 		cfg.Floor = ""
 	}
-	if *noPin {
+	switch {
+	case *noPin:
 		cfg.Pinning = bench.Pinning{Why: "--no-pin"}
+	case *serverCPUs != "" || *loadCPUs != "":
+		cfg.Pinning = bench.DefaultPinning()
+		if cfg.Pinning.Why != "" {
+			fmt.Fprintf(stderr, "tickroom-bench: cannot pin: %s\n", cfg.Pinning.Why)
+			return 2
+		}
+		if *serverCPUs != "" {
+			cfg.Pinning.Server = *serverCPUs
+		}
+		if *loadCPUs != "" {
+			cfg.Pinning.Load = *loadCPUs
+		}
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("bench", mode)
 
