@@ -1,0 +1,53 @@
+package matchmaking
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/tickroom/tickroom/room"
+)
+
+// Error is an API error: an HTTP status, a stable code clients may branch
+// on, and a message for humans that never carries internals.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return "matchmaking: " + e.Code + ": " + e.Message }
+
+func apiErr(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+func badRequest(msg string) *Error { return apiErr(http.StatusBadRequest, "bad_request", msg) }
+
+// Errors answered in more than one place.
+var (
+	errUnauthorized   = apiErr(http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
+	errShuttingDown   = apiErr(http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+	errTicketNotFound = apiErr(http.StatusNotFound, "ticket_not_found", "no such ticket")
+	errInternal       = apiErr(http.StatusInternalServerError, "internal", "internal error")
+)
+
+// errorFor maps any error to the API error sent for it. It is the one place
+// where errors of the rooms become HTTP statuses; anything unexpected is
+// internal (the caller logs it).
+func errorFor(err error) (e *Error, expected bool) {
+	var ae *Error
+	switch {
+	case errors.As(err, &ae):
+		return ae, true
+	case errors.Is(err, room.ErrUnknownType):
+		return apiErr(http.StatusNotFound, "unknown_mode", "no such mode"), true
+	case errors.Is(err, room.ErrRoomNotFound):
+		return apiErr(http.StatusNotFound, "room_not_found", "no such room"), true
+	case errors.Is(err, room.ErrRoomFull):
+		return apiErr(http.StatusConflict, "room_full", "the room is full or locked"), true
+	case errors.Is(err, room.ErrClosed):
+		return errShuttingDown, true
+	default:
+		return errInternal, false
+	}
+}

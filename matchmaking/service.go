@@ -1,0 +1,265 @@
+package matchmaking
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/tickroom/tickroom/player"
+	"github.com/tickroom/tickroom/room"
+	"golang.org/x/time/rate"
+)
+
+// Rooms is what matchmaking needs of the rooms; *room.Manager satisfies it.
+// Its methods must be safe for concurrent use and must not block on I/O:
+// they are called from HTTP handlers and, with Service.mu held, from the
+// matcher.
+type Rooms interface {
+	// Reserve holds a seat for one player in the room sel picks.
+	Reserve(p player.ID, sel room.Selector) (room.Reservation, error)
+	// ReserveGroup holds one seat per player, all in one room, or none.
+	ReserveGroup(players []player.ID, sel room.Selector) ([]room.Reservation, error)
+	// List returns the public rooms of a type ("" for all types).
+	List(typ string) []room.RoomInfo
+	// HasType reports whether typ is a room type the server runs.
+	HasType(typ string) bool
+}
+
+// Tokens verifies player tokens; *player.Tokens satisfies it.
+type Tokens interface {
+	Verify(token string) (player.Claims, error)
+}
+
+// Config configures a Service. Zero fields take the documented defaults.
+type Config struct {
+	Rooms  Rooms  // required
+	Tokens Tokens // required
+	// Notify pushes a message (the `matched` message, PROTOCOL §3) to every
+	// live connection of a player and returns how many took it;
+	// (*player.Registry).Send fits. It must not block. It is called by the
+	// matcher goroutine with no lock held; msg is not modified afterwards.
+	// Nil: matched players learn it only by polling their ticket.
+	Notify func(id player.ID, msg []byte) int
+	// Modes are the ticket queues, one per room type at most. Quick match
+	// works for every room type, with or without a queue.
+	Modes []Mode
+	// APIKey authenticates a game's backend (Authorization: Bearer <key>)
+	// on POST /v1/reservations and GET /v1/matchmaking/stats. At least 16
+	// bytes; empty: POST /v1/reservations is not served (404).
+	APIKey string
+	// PublicURL is the server's public base URL (http, https, ws or wss;
+	// e.g. https://play.example.com): the ws_url of every reservation is
+	// it with scheme ws or wss and "/ws" appended to its path. Empty: ws_url
+	// is derived from each request's Host, "wss" only if the request came
+	// over TLS or TrustForwardedProto is set and X-Forwarded-Proto is https.
+	PublicURL           string
+	TrustForwardedProto bool
+	// Clock drives the matcher, reservation-independent expiries and the
+	// rate limiter; nil: the real clock.
+	Clock clockwork.Clock
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Interval is the time between two matcher passes; default 1s.
+	Interval time.Duration
+	// RateLimit and RateBurst bound each player's POSTs (token bucket);
+	// default 5 per second with bursts of 10. rate.Inf: no limit.
+	RateLimit rate.Limit
+	RateBurst int
+	// IdempotencyTTL is how long an answer that holds no reservation (a
+	// ticket) is replayed for its Idempotency-Key; default 15s. Answers
+	// holding reservations are replayed until the reservations expire.
+	IdempotencyTTL time.Duration
+	// Retention is how long an ended ticket (matched, expired, cancelled)
+	// stays readable; default 5m.
+	Retention time.Duration
+}
+
+// Service serves the matchmaking API and runs the matcher. Create it with
+// New; it is safe for concurrent use. Close stops the matcher.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	clock    clockwork.Clock
+	modes    map[string]*Mode
+	names    []string // mode names, sorted
+	publicWS string   // from Config.PublicURL; "" derives it per request
+	apiKey   [32]byte // SHA-256 of Config.APIKey, compared in constant time
+	idem     *idempotency
+	lim      *limiter
+	mux      *http.ServeMux
+
+	mu      sync.Mutex // guards the fields below and every *ticket
+	tickets map[string]*ticket
+	live    map[liveKey]*ticket      // the queued ticket of a (player, mode)
+	queues  map[string][]*ticket     // per mode: queued tickets in arrival order (ended ones dropped each pass)
+	stats   map[string]*modeCounters // per mode
+	seq     uint64                   // tickets ever created
+	closed  bool
+
+	stop chan struct{} // closed by Close
+	wg   sync.WaitGroup
+}
+
+// New validates cfg and returns a Service whose matcher is running.
+func New(cfg Config) (*Service, error) {
+	if cfg.Rooms == nil {
+		return nil, errors.New("matchmaking: Config.Rooms is required")
+	}
+	if cfg.Tokens == nil {
+		return nil, errors.New("matchmaking: Config.Tokens is required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 5
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = 10
+	}
+	if cfg.IdempotencyTTL == 0 {
+		cfg.IdempotencyTTL = 15 * time.Second
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = 5 * time.Minute
+	}
+	switch {
+	case cfg.Interval < 0, cfg.IdempotencyTTL < 0, cfg.Retention < 0:
+		return nil, errors.New("matchmaking: Interval, IdempotencyTTL and Retention must be positive")
+	case cfg.RateLimit < 0 || cfg.RateBurst < 0:
+		return nil, errors.New("matchmaking: RateLimit and RateBurst must be positive")
+	case cfg.APIKey != "" && len(cfg.APIKey) < 16:
+		return nil, errors.New("matchmaking: Config.APIKey must be at least 16 bytes")
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, modes: map[string]*Mode{},
+		idem: newIdempotency(), lim: newLimiter(cfg.RateLimit, cfg.RateBurst),
+		tickets: map[string]*ticket{}, live: map[liveKey]*ticket{}, queues: map[string][]*ticket{},
+		stats: map[string]*modeCounters{}, stop: make(chan struct{})}
+	if cfg.APIKey != "" {
+		s.apiKey = sha256.Sum256([]byte(cfg.APIKey))
+	}
+	for _, m := range cfg.Modes {
+		m, err := m.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := s.modes[m.Name]; dup {
+			return nil, fmt.Errorf("matchmaking: mode %q configured twice", m.Name)
+		}
+		if !cfg.Rooms.HasType(m.Name) {
+			return nil, fmt.Errorf("matchmaking: mode %q is not a room type", m.Name)
+		}
+		s.modes[m.Name] = &m
+		s.names = append(s.names, m.Name)
+		s.stats[m.Name] = &modeCounters{}
+	}
+	slices.Sort(s.names)
+	if cfg.PublicURL != "" {
+		ws, err := publicWS(cfg.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		s.publicWS = ws
+	}
+	s.routes()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.run()
+	}()
+	return s, nil
+}
+
+// publicWS turns a public base URL into the WebSocket URL.
+func publicWS(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("matchmaking: Config.PublicURL %q is not an absolute URL", base)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("matchmaking: Config.PublicURL %q: scheme must be http, https, ws or wss", base)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("matchmaking: Config.PublicURL %q must have no query, fragment or user", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+// Handler returns the API's handler, to be mounted at the root of the
+// server's mux for paths under /v1/ (server.Config.API).
+func (s *Service) Handler() http.Handler { return s.mux }
+
+// Close stops the matcher and waits for it. Afterwards every endpoint
+// answers 503 shutting_down; queued tickets stay as they are.
+func (s *Service) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *Service) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// run is the matcher goroutine: one pass per interval until Close.
+func (s *Service) run() {
+	t := s.clock.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.Chan():
+			s.pass()
+		}
+	}
+}
+
+// pass runs the matcher once over every mode, then pushes `matched` to the
+// players of the matches it made and forgets stale idempotency entries and
+// rate limiters. Only the matcher goroutine (and tests) call it.
+func (s *Service) pass() []*match {
+	now := s.clock.Now()
+	s.mu.Lock()
+	var made []*match
+	for _, name := range s.names {
+		made = append(made, s.passMode(s.modes[name], now)...)
+	}
+	s.forgetEndedLocked(now)
+	s.mu.Unlock()
+	if s.cfg.Notify != nil {
+		for _, m := range made {
+			s.push(m)
+		}
+	}
+	s.idem.sweep(now)
+	s.lim.sweep(now)
+	return made
+}
