@@ -124,7 +124,11 @@ func (f *fanout) sendFull(r *Room, s *Seat) {
 func (f *fanout) sendResync(r *Room, s *Seat, evs []*event) bool {
 	cur := r.history[r.tick%uint64(len(r.history))]
 	var base *netcode.Snapshot
-	if ack := s.ack.load(); ack != 0 {
+	// A client already at the current tick (it reconnected within the
+	// tick) still gets a frame at once, for the events it missed; a delta
+	// of age 0 cannot be expressed (age 0 means "full"), so it gets a
+	// snapshot.
+	if ack := s.ack.load(); ack != 0 && ack != r.tick {
 		base = r.snapshot(ack)
 	}
 	var fr netcode.Frame

@@ -318,3 +318,23 @@ func TestSeatEventBufferOverflowReportsLoss(t *testing.T) {
 		t.Fatalf("newest replayed seq %d, want %d", last, 3*maxSeatEvents)
 	}
 }
+
+// A client that reconnects within the tick it last applied still gets its
+// resync frame at once — as a real full snapshot (age 0 cannot carry a
+// delta from a tick to itself).
+func TestResumeWithinTheSameTickGetsAFullSnapshot(t *testing.T) {
+	h, _ := newResumeHarness(t, time.Second, false)
+	c1 := &testConn{}
+	s, _ := h.join("a", c1, "")
+	h.step(2)
+	last := c1.lastFrame()
+	s.Room().Disconnect(s, c1)
+	c2 := &testConn{}
+	if _, err := h.resume("a", c1.token(t), c2, last.Tick, 0); err != nil {
+		t.Fatal(err)
+	}
+	f := c2.lastFrame()
+	if f.Tick != last.Tick || f.Age != 0 || len(f.Created) <= 1 || f.Checksum != last.Checksum {
+		t.Fatalf("resync frame tick %d age %d created %x: want a full snapshot of tick %d", f.Tick, f.Age, f.Created, last.Tick)
+	}
+}

@@ -195,18 +195,7 @@ func (c *Client) onFrame(m *netcode.ServerMessage, size int) {
 	if c.snapWanted.Swap(false) {
 		c.rep.awaitFull()
 	}
-	var snap *netcode.Snapshot
-	var err error
-	kept := false
-	if resync && c.out != nil {
-		// Server workaround: when the client already holds the room's
-		// current tick, the server's resync is an empty delta with age 0
-		// (see replica.unchanged).
-		snap, kept = c.rep.unchanged(m)
-	}
-	if !kept {
-		snap, err = c.rep.apply(m)
-	}
+	snap, err := c.rep.apply(m)
 	var ds *desync
 	switch {
 	case err == nil:
@@ -229,7 +218,7 @@ func (c *Client) onFrame(m *netcode.ServerMessage, size int) {
 			}
 		}
 		if c.out != nil && c.out.resumed {
-			c.reconnected(m.Age == 0 && !kept)
+			c.reconnected(m.Age == 0)
 		}
 		if c.cfg.OnFrame != nil {
 			c.cfg.OnFrame(Frame{Room: room, Tick: m.Tick, Age: m.Age, InputSeq: m.InputSeq, Size: size, State: snap})

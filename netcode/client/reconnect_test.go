@@ -205,8 +205,11 @@ func TestKillConnectionResumesSeatReplicaAndInputs(t *testing.T) {
 	if nDisc != 1 || nLost != 0 {
 		t.Errorf("got %d disconnects and %d losses, want 1 and 0", nDisc, nLost)
 	}
-	if ri.Room != info.RoomID || !ri.Recovered || ri.Attempts < 1 || ri.Duration <= 0 || ri.Snapshot {
-		t.Errorf("ResumeInfo %+v: want room %s, recovered, ≥1 attempt, a delta resync", ri, info.RoomID)
+	// The resync is a delta if a tick passed during the drop, a snapshot if
+	// the client came back within the tick; both must leave the replica
+	// equal to the server's (checked below).
+	if ri.Room != info.RoomID || !ri.Recovered || ri.Attempts < 1 || ri.Duration <= 0 {
+		t.Errorf("ResumeInfo %+v: want room %s, recovered, ≥1 attempt", ri, info.RoomID)
 	}
 	if c.PlayerID() != id || c.ResumeToken() == token || c.ResumeToken() == "" || !c.Online() {
 		t.Errorf("after resume: player %s (want %s), token rotated %v, online %v", c.PlayerID(), id, c.ResumeToken() != token, c.Online())

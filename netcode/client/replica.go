@@ -70,24 +70,6 @@ func (r *replica) lastTick() uint64 {
 	return r.slots[r.latest].Tick()
 }
 
-// unchanged handles a resync frame with age 0 for a tick the replica holds,
-// whose checksum is that state's and which creates no entity: the server
-// encoded "no change since last_tick" (a delta from the tick to itself)
-// with age 0, which otherwise reads as an empty snapshot. That state is
-// then the frame's state; it is made the latest and returned.
-func (r *replica) unchanged(m *netcode.ServerMessage) (*netcode.Snapshot, bool) {
-	if m.Age != 0 || (len(m.Created) > 1) || r.waitFull {
-		return nil, false
-	}
-	for i, ok := range r.valid {
-		if ok && r.slots[i].Tick() == m.Tick && r.slots[i].Len() > 0 && r.slots[i].Checksum() == m.Checksum {
-			r.latest = i
-			return r.slots[i], true
-		}
-	}
-	return nil, false
-}
-
 // errSkipped is returned by apply for a delta ignored while a snapshot is
 // awaited.
 var errSkipped = errors.New("client: waiting for a full snapshot")
