@@ -97,7 +97,7 @@ type reply struct {
 // idempotency replay, then fn; errors are mapped in one place (errorFor).
 func (s *Service) handle(e endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.isClosed() {
+		if s.closed.Load() {
 			writeError(w, errShuttingDown)
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -102,10 +103,10 @@ type Service struct {
 	queues  map[string][]*ticket     // per mode: queued tickets in arrival order (ended ones dropped each pass)
 	stats   map[string]*modeCounters // per mode
 	seq     uint64                   // tickets ever created
-	closed  bool
 
-	stop chan struct{} // closed by Close
-	wg   sync.WaitGroup
+	closed atomic.Bool   // set by Close; read without s.mu, so quick match never waits for a matcher pass
+	stop   chan struct{} // closed by Close
+	wg     sync.WaitGroup
 }
 
 // New validates cfg and returns a Service whose matcher is running.
@@ -213,19 +214,10 @@ func (s *Service) Handler() http.Handler { return s.mux }
 // Close stops the matcher and waits for it. Afterwards every endpoint
 // answers 503 shutting_down; queued tickets stay as they are.
 func (s *Service) Close() {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
+	if s.closed.CompareAndSwap(false, true) {
 		close(s.stop)
 	}
-	s.mu.Unlock()
 	s.wg.Wait()
-}
-
-func (s *Service) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
 }
 
 // run is the matcher goroutine: one pass per interval until Close.

@@ -167,7 +167,7 @@ func (s *Service) enqueue(owner player.ID, mode string, rating *float64, region 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return nil, errShuttingDown
 	}
 	for _, p := range players {
