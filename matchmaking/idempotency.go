@@ -22,6 +22,7 @@ type idemKey struct {
 // idemEntry is one key's first request: in flight until done is closed,
 // then its answer (nil if it failed, in which case the entry is gone).
 type idemEntry struct {
+	key    idemKey
 	fp     [32]byte // SHA-256 of method, path and body
 	done   chan struct{}
 	answer *idemAnswer // set before done is closed
@@ -58,7 +59,7 @@ func (id *idempotency) begin(ctx context.Context, k idemKey, fp [32]byte, clock 
 			e = nil
 		}
 		if e == nil {
-			e = &idemEntry{fp: fp, done: make(chan struct{})}
+			e = &idemEntry{key: k, fp: fp, done: make(chan struct{})}
 			id.m[k] = e
 			id.mu.Unlock()
 			return e, true, nil
@@ -88,13 +89,8 @@ func (id *idempotency) finish(e *idemEntry, a *idemAnswer) {
 	id.mu.Lock()
 	if a != nil {
 		e.answer = a
-	} else {
-		for k, v := range id.m {
-			if v == e {
-				delete(id.m, k)
-				break
-			}
-		}
+	} else if id.m[e.key] == e {
+		delete(id.m, e.key)
 	}
 	id.mu.Unlock()
 	close(e.done)
