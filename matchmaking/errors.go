@@ -44,7 +44,9 @@ func errorFor(err error) (e *Error, expected bool) {
 	case errors.Is(err, room.ErrRoomNotFound):
 		return apiErr(http.StatusNotFound, "room_not_found", "no such room"), true
 	case errors.Is(err, room.ErrRoomFull):
-		return apiErr(http.StatusConflict, "room_full", "the room is full or locked"), true
+		return apiErr(http.StatusConflict, "room_full", "the room has not enough free seats"), true
+	case errors.Is(err, room.ErrRoomLocked):
+		return apiErr(http.StatusConflict, "room_locked", "the room is locked by the game"), true
 	case errors.Is(err, room.ErrClosed):
 		return errShuttingDown, true
 	default:

@@ -61,7 +61,7 @@ func TestAPIErrorTable(t *testing.T) {
 		{"join unknown room", request{method: "POST", path: "/v1/matchmake/join", auth: player, body: `{"room_id":"rNOPE"}`}, 404, "room_not_found"},
 		{"join unknown code", request{method: "POST", path: "/v1/matchmake/join", auth: player, body: `{"code":"ZZZZZZ"}`}, 404, "room_not_found"},
 		{"join a full room", request{method: "POST", path: "/v1/matchmake/join", auth: player, body: fmt.Sprintf(`{"room_id":%q}`, full.RoomID)}, 409, "room_full"},
-		{"join a locked room", request{method: "POST", path: "/v1/matchmake/join", auth: player, body: fmt.Sprintf(`{"room_id":%q}`, locked.RoomID)}, 409, "room_full"},
+		{"join a locked room", request{method: "POST", path: "/v1/matchmake/join", auth: player, body: fmt.Sprintf(`{"room_id":%q}`, locked.RoomID)}, 409, "room_locked"},
 		{"ticket in a mode without a queue", request{method: "POST", path: "/v1/matchmaking/tickets", auth: player, body: `{"mode":"arena"}`}, 404, "unknown_mode"},
 		{"ticket in an unknown mode", request{method: "POST", path: "/v1/matchmaking/tickets", auth: player, body: `{"mode":"chess"}`}, 404, "unknown_mode"},
 		{"second live ticket", request{method: "POST", path: "/v1/matchmaking/tickets", auth: player, body: `{"mode":"arena-players"}`}, 409, "ticket_exists"},

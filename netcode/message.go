@@ -93,6 +93,7 @@ const (
 	CodeUnknownRoomType = "unknown_room_type"
 	CodeRoomNotFound    = "room_not_found"
 	CodeRoomFull        = "room_full"
+	CodeRoomLocked      = "room_locked"
 	CodeAlreadyInRoom   = "already_in_room"
 	CodeJoinRejected    = "join_rejected"
 	CodeNotInRoom       = "not_in_room"

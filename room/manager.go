@@ -176,7 +176,9 @@ func (m *Manager) pickLocked(sel Selector, n int) (*roomSlot, error) {
 			return nil, ErrRoomNotFound
 		case sel.Type != "" && slot.r.typ.cfg.Name != sel.Type:
 			return nil, ErrRoomNotFound
-		case slot.locked || slot.occupancy+n > slot.r.typ.cfg.Capacity:
+		case slot.locked:
+			return nil, ErrRoomLocked
+		case slot.occupancy+n > slot.r.typ.cfg.Capacity:
 			return nil, ErrRoomFull
 		}
 		slot.occupancy += n

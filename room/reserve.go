@@ -136,6 +136,27 @@ func (m *Manager) HasType(typ string) bool {
 	return ok
 }
 
+// Capacity returns the seats per room of a type.
+func (m *Manager) Capacity(typ string) (int, bool) {
+	t, ok := m.types[typ]
+	if !ok {
+		return 0, false
+	}
+	return t.cfg.Capacity, true
+}
+
+// Metadata returns a copy of the room's metadata (set at creation from
+// the matchmaking request, or by SetMetadata).
+func (c *Ctx) Metadata() map[string]string {
+	m := c.r.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if slot, ok := m.rooms[c.r.id]; ok {
+		return maps.Clone(slot.meta)
+	}
+	return nil
+}
+
 // SetMetadata replaces a key of the room's metadata (matched by
 // join-or-create filters and shown in listings).
 func (c *Ctx) SetMetadata(key, value string) {

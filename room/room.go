@@ -417,6 +417,7 @@ var (
 	ErrUnknownType   = errors.New("room: unknown room type")
 	ErrRoomNotFound  = errors.New("room: room not found")
 	ErrRoomFull      = errors.New("room: room is full")
+	ErrRoomLocked    = errors.New("room: room is locked by the game")
 	ErrAlreadyInRoom = errors.New("room: player already in this room")
 	ErrJoinRejected  = errors.New("room: join rejected by the game")
 	ErrClosed        = errors.New("room: closed")

@@ -304,6 +304,8 @@ func seatError(err error) (code, msg string) {
 		return netcode.CodeUnknownRoomType, "no such room type"
 	case errors.Is(err, room.ErrRoomNotFound):
 		return netcode.CodeRoomNotFound, "no such room"
+	case errors.Is(err, room.ErrRoomLocked):
+		return netcode.CodeRoomLocked, "the room is locked by the game"
 	case errors.Is(err, room.ErrRoomFull):
 		return netcode.CodeRoomFull, "the room is full"
 	case errors.Is(err, room.ErrAlreadyInRoom):
