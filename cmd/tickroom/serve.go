@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/games/arena"
+	"github.com/tickroom/tickroom/matchmaking"
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server"
@@ -32,6 +33,10 @@ type Serve struct {
 	PingTimeout   time.Duration
 	LogLevel      string
 	Pprof         bool
+	APIKey        string
+	PublicURL     string
+	TrustProxy    bool
+	QueueMaxWait  time.Duration
 
 	// Ready, if set, receives the bound address once the server accepts
 	// connections (tests listen on port 0).
@@ -51,6 +56,10 @@ func (s *Serve) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.PingTimeout, "ping-timeout", 15*time.Second, "close a connection silent for this long (half-open TCP); its seat enters the grace window")
 	fs.StringVar(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&s.Pprof, "pprof", false, "serve Go profiles at /debug/pprof/ (never expose publicly)")
+	fs.StringVar(&s.APIKey, "api-key", "", "key (at least 16 bytes) a game backend presents for POST /v1/reservations and queue stats; empty: that endpoint is off")
+	fs.StringVar(&s.PublicURL, "public-url", "", "public base URL clients reach the server at (e.g. https://play.example.com); reservations' ws_url derive from it; empty: from each request's Host")
+	fs.BoolVar(&s.TrustProxy, "trust-forwarded-proto", false, "trust X-Forwarded-Proto from a TLS-terminating proxy when building ws_url")
+	fs.DurationVar(&s.QueueMaxWait, "queue-max-wait", 20*time.Second, "after this wait a ticket match starts with fewer players")
 }
 
 // Run serves until ctx is cancelled, then drains: WebSockets get 1001,
@@ -86,8 +95,22 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer rooms.Close()
-	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Logger: log, GuestAuth: s.GuestAuth, Metrics: metrics,
-		PingInterval: s.PingInterval, PingTimeout: s.PingTimeout})
+	players := player.NewRegistry()
+	mm, err := matchmaking.New(matchmaking.Config{
+		Rooms: rooms, Tokens: tokens, Notify: players.Send,
+		APIKey: s.APIKey, PublicURL: s.PublicURL, TrustForwardedProto: s.TrustProxy,
+		Logger: log.With("component", "matchmaking"),
+		Modes: []matchmaking.Mode{
+			{Name: "arena", MaxPlayers: s.ArenaCapacity - s.ArenaCapacity%2, Teams: 2, MinPlayers: 2, AllowPartial: true, MaxWait: s.QueueMaxWait},
+			{Name: "arena-players", MaxPlayers: s.ArenaCapacity, MinPlayers: min(2, s.ArenaCapacity), AllowPartial: true, MaxWait: s.QueueMaxWait},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("matchmaking: %w", err)
+	}
+	defer mm.Close() // after srv.Close (below), before rooms.Close (deferred earlier)
+	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Players: players, Logger: log, GuestAuth: s.GuestAuth,
+		Metrics: metrics, API: mm.Handler(), PingInterval: s.PingInterval, PingTimeout: s.PingTimeout})
 	if err != nil {
 		return err
 	}
