@@ -15,6 +15,12 @@ import (
 	"time"
 )
 
+// Load generators (Config.Load).
+const (
+	LoadBots = "bots"
+	LoadLean = "lean"
+)
+
 // Defaults of Config.
 const (
 	DefaultRooms         = 50
@@ -34,6 +40,14 @@ const (
 type Config struct {
 	Tickroom string // path of the tickroom binary (required)
 	Floor    string // path of the tickroom-floor binary; empty skips the floor
+
+	// Load is the load generator for tickroom: LoadBots (default), the SDK
+	// bots of `tickroom bot`, which verify every frame's checksum, or
+	// LoadLean, package leanbot, run as `LeanBots leanbots ...` (cheaper
+	// per player, so the load generator's CPU allows more players; no
+	// desync check).
+	Load     string
+	LeanBots string // the binary with the leanbots subcommand (tickroom-bench)
 
 	Rooms, Players int // R rooms × P players each
 	TickRate       int
@@ -100,6 +114,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ContendedPct == 0 {
 		c.ContendedPct = DefaultContendedPct
 	}
+	if c.Load == "" {
+		c.Load = LoadBots
+	}
+	if c.Load != LoadBots && c.Load != LoadLean {
+		return c, fmt.Errorf("bench: load generator %q: want %q or %q", c.Load, LoadBots, LoadLean)
+	}
+	if c.Load == LoadLean && c.LeanBots == "" {
+		return c, errors.New("bench: Config.LeanBots (the binary with the leanbots subcommand) is required for the lean load")
+	}
 	if c.Pinning == (Pinning{}) {
 		c.Pinning = DefaultPinning()
 	}
@@ -155,7 +178,8 @@ type Result struct {
 	ResyncP50           *float64 `json:"resync_ms_p50,omitempty"`
 	ResyncNote          string   `json:"resync_note,omitempty"`
 	Chaos               any      `json:"chaos_summary,omitempty"`
-	Desyncs             uint64   `json:"desyncs"`
+	LoadGenerator       string   `json:"load_generator"`
+	Desyncs             *uint64  `json:"desyncs"` // null with the lean load (it checks no checksum)
 	BotErrors           uint64   `json:"bot_errors"`
 	BotFirstError       string   `json:"bot_first_error,omitempty"`
 	InputsLate          uint64   `json:"inputs_late"`
@@ -260,11 +284,18 @@ func runTickroom(ctx context.Context, cfg Config, r *Result) error {
 
 	n := cfg.players()
 	botDuration := cfg.joinAllowance() + cfg.Warmup + cfg.Window + 10*time.Second
-	log.Info("starting bots", "players", n, "rooms", cfg.Rooms, "url", base)
-	bots, err := startChild("tickroom-bot", cfg.Pinning.Load, cfg.LogDir, cfg.Tickroom, "bot",
-		"--url", base, "--bots", strconv.Itoa(n), "--room", "arena-players",
+	log.Info("starting the load", "generator", cfg.Load, "players", n, "rooms", cfg.Rooms, "url", base)
+	loadArgs := []string{"--url", base, "--bots", strconv.Itoa(n), "--room", "arena-players",
 		"--duration", botDuration.String(), "--rate", strconv.Itoa(cfg.TickRate),
-		"--seed", strconv.FormatUint(cfg.Seed, 10), "--json")
+		"--seed", strconv.FormatUint(cfg.Seed, 10), "--json"}
+	var bots *child
+	if cfg.Load == LoadLean {
+		r.LoadGenerator = "leanbot"
+		bots, err = startChild("leanbots", cfg.Pinning.Load, cfg.LogDir, append([]string{cfg.LeanBots, "leanbots"}, loadArgs...)...)
+	} else {
+		r.LoadGenerator = "tickroom bot"
+		bots, err = startChild("tickroom-bot", cfg.Pinning.Load, cfg.LogDir, append([]string{cfg.Tickroom, "bot"}, loadArgs...)...)
+	}
 	if err != nil {
 		return err
 	}
@@ -300,11 +331,11 @@ func runTickroom(ctx context.Context, cfg Config, r *Result) error {
 		return fmt.Errorf("bench: the bots did not stop within the bound after SIGINT; log: %s", bots.log)
 	}
 	var sum struct {
-		Connected  int    `json:"connected"`
-		Desyncs    uint64 `json:"desyncs"`
-		Errors     uint64 `json:"errors"`
-		FirstError string `json:"first_error"`
-		InputsLate uint64 `json:"inputs_late"`
+		Connected  int     `json:"connected"`
+		Desyncs    *uint64 `json:"desyncs"`
+		Errors     uint64  `json:"errors"`
+		FirstError string  `json:"first_error"`
+		InputsLate uint64  `json:"inputs_late"`
 	}
 	line, err := lastJSONLine(bots.Stdout())
 	if err == nil {

@@ -61,7 +61,9 @@ func waitReady(ctx context.Context, srv *child, metricsURL string) error {
 // waitGauge polls metricsURL until gauge reaches want, within d; load is
 // the process expected to get it there.
 func waitGauge(ctx context.Context, load *child, metricsURL, gauge string, want int, d time.Duration) error {
-	deadline := time.Now().Add(d)
+	start := time.Now()
+	deadline := start.Add(d)
+	cpu0, _ := ReadProcStat(load.Pid())
 	var got float64
 	for {
 		if load.Exited() {
@@ -78,7 +80,15 @@ func waitGauge(ctx context.Context, load *child, metricsURL, gauge string, want 
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("bench: %s at %v after %v, want %d; log: %s", gauge, got, d, want, load.log)
+			hint := ""
+			if cpu1, err := ReadProcStat(load.Pid()); err == nil {
+				pct := 100 * float64(cpu1.CPU()-cpu0.CPU()) / ClockTicks / time.Since(start).Seconds()
+				hint = fmt.Sprintf("; %s used %.0f %% of a core meanwhile", load.name, pct)
+				if pct > 85 {
+					hint += " (the load generator is the limit: see docs/BENCHMARKS.md, --load lean)"
+				}
+			}
+			return fmt.Errorf("bench: %s at %v after %v, want %d%s; log: %s", gauge, got, d, want, hint, load.log)
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
 			return err

@@ -18,11 +18,13 @@ import (
 	"syscall"
 
 	"github.com/tickroom/tickroom/bench"
+	"github.com/tickroom/tickroom/bench/leanbot"
 )
 
 const usage = `Usage:
   tickroom-bench arena [flags]     tickroom + bots, the chaos variant and the transport floor
   tickroom-bench compare [flags]   the same, then the Colyseus peer benchmark, with ratios
+  tickroom-bench leanbots [flags]  the lean load generator (run by arena --load lean)
 Run "tickroom-bench arena -h" for the flags.
 `
 
@@ -34,6 +36,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "leanbots" {
+		return leanbots(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "arena" && args[0] != "compare") {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -46,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Tickroom, "tickroom", "bin/tickroom", "the tickroom binary")
 	fs.StringVar(&cfg.Floor, "floor", "bin/tickroom-floor", "the tickroom-floor binary")
 	fs.BoolVar(&noFloor, "no-floor", false, "skip the transport floor")
+	fs.StringVar(&cfg.Load, "load", bench.LoadBots, `tickroom's load generator: "bots" (tickroom bot, checks desyncs) or "lean" (cheaper per player)`)
 	fs.IntVar(&cfg.Rooms, "rooms", bench.DefaultRooms, "rooms (R)")
 	fs.IntVar(&cfg.Players, "players", bench.DefaultPlayers, "players per room (P)")
 	fs.IntVar(&cfg.TickRate, "tick-rate", bench.DefaultTickRate, "ticks (and inputs) per second")
@@ -92,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			cfg.Pinning.Load = *loadCPUs
 		}
 	}
+	if self, err := os.Executable(); err == nil {
+		cfg.LeanBots = self
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("bench", mode)
 
 	var out any
@@ -112,9 +121,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	b, _ := json.Marshal(out)
 	fmt.Fprintln(stdout, string(b))
-	if res.Desyncs > 0 || res.BotErrors > 0 {
-		fmt.Fprintf(stderr, "tickroom-bench %s: the bots saw %d desyncs and %d errors (first: %s)\n", mode, res.Desyncs, res.BotErrors, res.BotFirstError)
+	if (res.Desyncs != nil && *res.Desyncs > 0) || res.BotErrors > 0 {
+		fmt.Fprintf(stderr, "tickroom-bench %s: the bots saw desyncs or errors: %d errors (first: %s)\n", mode, res.BotErrors, res.BotFirstError)
 		return 1
 	}
+	return 0
+}
+
+// leanbots runs the lean load generator and prints its summary.
+func leanbots(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("tickroom-bench leanbots", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg leanbot.Config
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "server HTTP base URL")
+	fs.IntVar(&cfg.Bots, "bots", leanbot.DefaultBots, "players")
+	fs.StringVar(&cfg.Room, "room", leanbot.DefaultRoom, "room type")
+	fs.DurationVar(&cfg.Duration, "duration", leanbot.DefaultDuration, "how long each player plays once joined")
+	fs.Float64Var(&cfg.Rate, "rate", leanbot.DefaultRate, "inputs per second per player")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the players' random choices")
+	fs.IntVar(&cfg.Dials, "dials", leanbot.DefaultDials, "players connecting at the same time, at most")
+	fs.Bool("json", true, "print the summary as one JSON line (always)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	sum, err := leanbot.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tickroom-bench leanbots: %v\n", err)
+		return 1
+	}
+	b, _ := json.Marshal(sum)
+	fmt.Fprintln(stdout, string(b))
 	return 0
 }
