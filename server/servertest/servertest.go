@@ -13,9 +13,11 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/tickroom/tickroom/games/arena"
+	"github.com/tickroom/tickroom/matchmaking"
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server"
+	"golang.org/x/time/rate"
 )
 
 // Options configure New. Zero fields take the defaults.
@@ -35,8 +37,14 @@ type Options struct {
 	ReservationTTL time.Duration
 	// API, if set, builds the handler served under /v1/ (server.Config.API)
 	// from the server's parts; the returned close func runs at cleanup,
-	// before the rooms stop.
+	// before the rooms stop. Nil: the matchmaking API (see Modes).
 	API func(s *Server) (h http.Handler, close func())
+	// Modes are the matchmaking ticket queues when API is nil; default one
+	// per room type: MaxPlayers = capacity, partial matches of 1 after 1 s,
+	// a matcher pass every 100 ms.
+	Modes []matchmaking.Mode
+	// APIKey enables the backend endpoints of the default matchmaking API.
+	APIKey string
 }
 
 // Server is a running test server.
@@ -78,11 +86,10 @@ func New(t testing.TB, o Options) *Server {
 	hs := httptest.NewUnstartedServer(nil)
 	s.URL = "http://" + hs.Listener.Addr().String()
 	s.WS = "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"
-	var api http.Handler
-	closeAPI := func() {}
-	if o.API != nil {
-		api, closeAPI = o.API(s)
+	if o.API == nil {
+		o.API = func(s *Server) (http.Handler, func()) { return defaultAPI(t, s, o) }
 	}
+	api, closeAPI := o.API(s)
 	s.Server, err = server.New(server.Config{Tokens: s.Tokens, Rooms: s.Rooms, Players: s.Players, GuestAuth: !o.NoGuestAuth,
 		Logger: o.Logger, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, API: api})
 	if err != nil {
@@ -109,4 +116,22 @@ func (s *Server) Token(t testing.TB, id string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// defaultAPI is the matchmaking API with test-friendly queue timings.
+func defaultAPI(t testing.TB, s *Server, o Options) (http.Handler, func()) {
+	t.Helper()
+	modes := o.Modes
+	if modes == nil {
+		for _, typ := range o.Types {
+			c := typ.Config()
+			modes = append(modes, matchmaking.Mode{Name: c.Name, MaxPlayers: c.Capacity, MinPlayers: 1, AllowPartial: true, MaxWait: time.Second})
+		}
+	}
+	mm, err := matchmaking.New(matchmaking.Config{Rooms: s.Rooms, Tokens: s.Tokens, Notify: s.Players.Send, Modes: modes,
+		APIKey: o.APIKey, PublicURL: s.URL, Clock: o.Clock, Logger: o.Logger, Interval: 100 * time.Millisecond, RateLimit: rate.Inf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mm.Handler(), mm.Close
 }
