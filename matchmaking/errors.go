@@ -4,24 +4,18 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tickroom/tickroom/internal/jsonapi"
 	"github.com/tickroom/tickroom/room"
 )
 
 // Error is an API error: an HTTP status, a stable code clients may branch
 // on, and a message for humans that never carries internals.
-type Error struct {
-	Status  int
-	Code    string
-	Message string
-}
+type Error = jsonapi.Error
 
-func (e *Error) Error() string { return "matchmaking: " + e.Code + ": " + e.Message }
-
-func apiErr(status int, code, msg string) *Error {
-	return &Error{Status: status, Code: code, Message: msg}
-}
-
-func badRequest(msg string) *Error { return apiErr(http.StatusBadRequest, "bad_request", msg) }
+var (
+	apiErr     = jsonapi.NewError
+	badRequest = jsonapi.BadRequest
+)
 
 // Errors answered in more than one place.
 var (

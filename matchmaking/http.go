@@ -1,25 +1,20 @@
 package matchmaking
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
-	"io"
 	"math"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/tickroom/tickroom/internal/jsonapi"
+
 	"github.com/tickroom/tickroom/player"
 )
-
-// maxBody bounds JSON request bodies.
-const maxBody = 64 << 10
 
 // routes registers every endpoint. Each path also gets a method-less
 // pattern, which the mux prefers less than the method one, so a wrong
@@ -43,14 +38,14 @@ func (s *Service) routes() {
 		add("POST", "/v1/reservations", endpoint{auth: authAPIKey, body: true, fn: s.reserveSeats})
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, apiErr(http.StatusNotFound, "not_found", "no such endpoint"))
+		jsonapi.WriteError(w, apiErr(http.StatusNotFound, "not_found", "no such endpoint"))
 	})
 }
 
 func methodNotAllowed(allow string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", allow)
-		writeError(w, apiErr(http.StatusMethodNotAllowed, "method_not_allowed", "method must be "+allow))
+		jsonapi.WriteError(w, apiErr(http.StatusMethodNotAllowed, "method_not_allowed", "method must be "+allow))
 	})
 }
 
@@ -98,7 +93,7 @@ type reply struct {
 func (s *Service) handle(e endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.closed.Load() {
-			writeError(w, errShuttingDown)
+			jsonapi.WriteError(w, errShuttingDown)
 			return
 		}
 		c, aerr := s.authenticate(r, e.auth)
@@ -106,7 +101,7 @@ func (s *Service) handle(e endpoint) http.Handler {
 			if aerr.Status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="tickroom"`)
 			}
-			writeError(w, aerr)
+			jsonapi.WriteError(w, aerr)
 			return
 		}
 		var body []byte
@@ -114,20 +109,20 @@ func (s *Service) handle(e endpoint) http.Handler {
 			if c.player != "" {
 				if ok, wait := s.lim.allow(c.player, s.clock.Now()); !ok {
 					w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-					writeError(w, apiErr(http.StatusTooManyRequests, "rate_limited", "too many requests; retry later"))
+					jsonapi.WriteError(w, apiErr(http.StatusTooManyRequests, "rate_limited", "too many requests; retry later"))
 					return
 				}
 			}
 			var berr *Error
-			if body, berr = readBody(w, r); berr != nil {
-				writeError(w, berr)
+			if body, berr = jsonapi.ReadBody(w, r); berr != nil {
+				jsonapi.WriteError(w, berr)
 				return
 			}
 		}
 		var slot *idemEntry
 		if key := r.Header.Get("Idempotency-Key"); key != "" && e.body {
 			if !validKey(key) {
-				writeError(w, badRequest("Idempotency-Key must be 1..255 printable ASCII characters"))
+				jsonapi.WriteError(w, badRequest("Idempotency-Key must be 1..255 printable ASCII characters"))
 				return
 			}
 			fp := sha256.Sum256(append([]byte(r.Method+" "+r.URL.Path+"\n"), body...))
@@ -135,11 +130,11 @@ func (s *Service) handle(e endpoint) http.Handler {
 			switch {
 			case err != nil:
 				ae, _ := errorFor(err)
-				writeError(w, ae)
+				jsonapi.WriteError(w, ae)
 				return
 			case !owner:
 				w.Header().Set("Idempotent-Replayed", "true")
-				writeRaw(w, entry.answer.status, entry.answer.location, entry.answer.body)
+				jsonapi.Write(w, entry.answer.status, entry.answer.location, entry.answer.body)
 				return
 			}
 			slot = entry
@@ -152,13 +147,13 @@ func (s *Service) handle(e endpoint) http.Handler {
 			if !expected {
 				s.log.Error("matchmaking request failed", "path", r.URL.Path, "err", err)
 			}
-			writeError(w, ae)
+			jsonapi.WriteError(w, ae)
 			return
 		}
 		b, err := json.Marshal(rep.v)
 		if err != nil {
 			s.log.Error("encoding a matchmaking answer", "path", r.URL.Path, "err", err)
-			writeError(w, errInternal)
+			jsonapi.WriteError(w, errInternal)
 			return
 		}
 		b = append(b, '\n')
@@ -168,7 +163,7 @@ func (s *Service) handle(e endpoint) http.Handler {
 		}
 		s.idem.finish(slot, &idemAnswer{status: rep.status, location: rep.location, body: b, until: until})
 		slot = nil
-		writeRaw(w, rep.status, rep.location, b)
+		jsonapi.Write(w, rep.status, rep.location, b)
 	})
 }
 
@@ -206,80 +201,13 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(tok)
 }
 
-// readBody checks the Content-Type (absent or application/json) and reads
-// at most maxBody bytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return nil, apiErr(http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
-		}
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, apiErr(http.StatusRequestEntityTooLarge, "too_large", "request body over 64 KiB")
-		}
-		return nil, badRequest("could not read the request body")
-	}
-	return b, nil
-}
-
-// decode strictly decodes one JSON object: no unknown fields, no trailing data.
+// decode strictly decodes one JSON object (jsonapi.Decode), as an error
+// (nil stays a nil interface).
 func decode(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return badRequest("malformed JSON: body is empty")
-	}
-	if bytes.TrimSpace(body)[0] != '{' {
-		return badRequest("malformed JSON: not a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest("malformed JSON: " + jsonProblem(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("malformed JSON: trailing data after the object")
+	if e := jsonapi.Decode(body, v); e != nil {
+		return e
 	}
 	return nil
-}
-
-// jsonProblem describes a JSON decoding error without echoing input.
-func jsonProblem(err error) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return "syntax error"
-	case errors.As(err, &typ):
-		return "field " + typ.Field + " has the wrong type"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "body is empty or truncated"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return strings.TrimPrefix(err.Error(), "json: ")
-	default:
-		return "not a JSON object"
-	}
-}
-
-func writeError(w http.ResponseWriter, e *Error) {
-	b, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{e.Code, e.Message})
-	writeRaw(w, e.Status, "", append(b, '\n'))
-}
-
-func writeRaw(w http.ResponseWriter, status int, location string, body []byte) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	if location != "" {
-		h.Set("Location", location)
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
 }
 
 // wsURL is the WebSocket URL a reservation is taken on.

@@ -7,7 +7,6 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lxzan/gws"
+	"github.com/tickroom/tickroom/internal/jsonapi"
 	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
@@ -135,8 +135,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"status":"ok"}`))
+	jsonapi.Write(w, http.StatusOK, "", []byte(`{"status":"ok"}`+"\n"))
 }
 
 // serveWS authenticates, then upgrades. A bad token never gets an upgrade.
@@ -222,17 +221,8 @@ func authMessage(err error) string {
 	}
 }
 
-// apiError is the JSON body of every HTTP error.
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(apiError{Code: code, Message: msg})
+	jsonapi.WriteError(w, jsonapi.NewError(status, code, msg))
 }
 
 // gwsLogger routes gws's internal logs (e.g. recovered panics) to slog.
