@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // GuestToken fetches a development token from a server started with guest
@@ -50,7 +51,7 @@ func GuestToken(ctx context.Context, httpBase, name string) (token, playerID str
 // failed WebSocket handshake the connection is already closed and only what
 // was buffered is available).
 func httpError(resp *http.Response) *HTTPError {
-	e := &HTTPError{StatusCode: resp.StatusCode}
+	e := &HTTPError{StatusCode: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	if resp.Body != nil {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		_ = resp.Body.Close()

@@ -9,8 +9,8 @@
 // replica, sends acknowledgements, reconnects (Config.Reconnect) and runs
 // the Config callbacks, one at a time. All Client methods are safe for concurrent use; the ones that send
 // write on the calling goroutine (a write blocks at most Config.WriteTimeout)
-// and the ones that wait for an answer (Join, Leave, Ping, Wait) take a
-// context. The client's two locks (the replica's and the writer's) are never
+// and the ones that wait for an answer (Join, JoinSeat, Leave, Ping, Wait)
+// take a context. The client's two locks (the replica's and the writer's) are never
 // held together, and neither is held while a callback runs.
 //
 // Acknowledgements: after each applied frame the client acknowledges its
@@ -27,6 +27,13 @@
 // resume token: the replica, the event sequence and the input numbering
 // continue as if nothing happened, and inputs sent meanwhile are buffered
 // and delivered after the resume. See ReconnectPolicy.
+//
+// Matchmaking (docs/API.md): JoinOrCreate, CreateRoom and JoinRoom return
+// a seat Reservation; dial its WSURL and take the seat with JoinSeat.
+// CreateTicket queues the player for a match; the match arrives as a
+// pushed `matched` (Config.OnMatched) on the player's connections and in
+// GetTicket. These HTTP helpers are plain functions, safe for concurrent
+// use; a refusal is an *HTTPError with the server's error code.
 package client
 
 import (
@@ -65,8 +72,8 @@ const (
 //
 // The callbacks run on the Client's reader goroutine, one at a time, in the
 // order the messages arrived (the connection callbacks too, in the order
-// of the events). They must not block, and must not call Join, Resume,
-// Leave, Ping, Wait, WaitOnline or Close (which wait for the reader);
+// of the events). They must not block, and must not call Join, JoinSeat,
+// Resume, Leave, Ping, Wait, WaitOnline or Close (which wait for the reader);
 // sending (SendInput, SendMsg) and the chaos hooks are allowed. Byte slices passed to them are valid
 // only during the call.
 type Config struct {
@@ -112,6 +119,12 @@ type Config struct {
 	// OnLeft is called when the seat is gone: reason "leave" (after Leave),
 	// "kicked" or "closed".
 	OnLeft func(roomID, reason string)
+	// OnMatched is called when the server pushes `matched`: a matchmaking
+	// ticket of the player (CreateTicket) was matched and a seat reserved.
+	// Take it with JoinSeat(m.SeatToken) before m.ExpiresAt — not from
+	// the callback (JoinSeat waits for the reader): hand it to another
+	// goroutine. Every live connection of the player gets the push.
+	OnMatched func(m Matched)
 
 	// OnDisconnected is called when a live connection ended without Close,
 	// with the reason (a *CloseError for a close frame from the server).
@@ -152,6 +165,16 @@ type Event struct {
 	Payload []byte // one raw msgpack value; valid only during the callback
 }
 
+// Matched is a `matched` push (PROTOCOL §3): the ticket's players have
+// seats reserved in room RoomID, on the server that pushed it.
+type Matched struct {
+	TicketID  string
+	Mode      string
+	RoomID    string
+	SeatToken string // single use, for this player only; never log it
+	ExpiresAt time.Time
+}
+
 // State describes the replica, as returned by Client.State and seen by
 // Client.Wait.
 type State struct {
@@ -185,6 +208,7 @@ type Stats struct {
 	Desyncs       uint64 // checksum mismatches, missing baselines, bad deltas
 	Ignored       uint64 // delta frames skipped while waiting for a snapshot
 	Events        uint64
+	Matched       uint64 // matched pushes received
 	Errors        uint64 // error messages received (a refused automatic resume is not counted: the client handles it)
 	Malformed     uint64 // undecodable server messages
 	Unknown       uint64 // messages of an unknown type (a later protocol version), skipped
@@ -315,13 +339,19 @@ func (e *CloseError) Error() string {
 	return fmt.Sprintf("client: server closed the connection: code %d %q", e.Code, e.Reason)
 }
 
-// HTTPError is a failed HTTP exchange: the handshake of Dial or the
-// request of GuestToken. Code and Message come from the server's JSON error
-// body when there is one.
+// HTTPError is a failed HTTP exchange: the handshake of Dial, the request
+// of GuestToken or a matchmaking API call (JoinOrCreate, CreateTicket, …).
+// Code and Message come from the server's JSON error body {code, message}
+// when there is one; Code is stable (docs/API.md lists them, e.g.
+// "unknown_mode", "room_full", "ticket_exists", "rate_limited"), Message is
+// for humans.
 type HTTPError struct {
 	StatusCode int
 	Code       string
 	Message    string
+	// RetryAfter is the server's Retry-After (a 429 rate_limited says when
+	// to retry); 0 when absent.
+	RetryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {

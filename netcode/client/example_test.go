@@ -76,3 +76,49 @@ func ExampleReconnectPolicy() {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Quick match through the matchmaking API: a seat reservation, then the
+// WebSocket it names, then the seat.
+func ExampleJoinOrCreate() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	base := "http://127.0.0.1:8080"
+	token, _, err := client.GuestToken(ctx, base, "Ada")
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := client.JoinOrCreate(ctx, base, token, "arena", map[string]string{"map": "dust"})
+	if err != nil {
+		log.Fatal(err) // e.g. a *client.HTTPError with Code "unknown_mode"
+	}
+	c, err := client.Dial(ctx, client.Config{URL: res.WSURL, Token: token, Reconnect: &client.ReconnectPolicy{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.JoinSeat(ctx, res.SeatToken); err != nil {
+		log.Fatal(err) // e.g. a *client.ServerError with Code "seat_expired": reserve again
+	}
+}
+
+// A ticket queue: connect first, so the match is pushed (OnMatched); the
+// ticket can be polled as well (GetTicket).
+func ExampleCreateTicket() {
+	ctx := context.Background()
+	base, token := "http://127.0.0.1:8080", "…"
+	matched := make(chan client.Matched, 1)
+	c, err := client.Dial(ctx, client.Config{URL: "ws://127.0.0.1:8080/ws", Token: token,
+		OnMatched: func(m client.Matched) { matched <- m }}) // runs on the reader: hand off, never JoinSeat here
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	rating := 1640.0
+	if _, err := client.CreateTicket(ctx, base, token, client.TicketRequest{Mode: "arena", Rating: &rating}); err != nil {
+		log.Fatal(err) // e.g. 409 ticket_exists
+	}
+	m := <-matched
+	if _, err := c.JoinSeat(ctx, m.SeatToken); err != nil {
+		log.Fatal(err)
+	}
+}

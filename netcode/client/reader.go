@@ -3,7 +3,9 @@ package client
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"time"
 
 	"github.com/lxzan/gws"
 	"github.com/tickroom/tickroom/netcode"
@@ -99,6 +101,12 @@ func (c *Client) handle(b []byte) {
 		}
 	case netcode.MsgLeft:
 		c.onLeft(m.RoomID, m.Reason)
+	case netcode.MsgMatched:
+		c.st.matched.Add(1)
+		if c.cfg.OnMatched != nil {
+			c.cfg.OnMatched(Matched{TicketID: m.TicketID, Mode: m.Mode, RoomID: m.RoomID, SeatToken: m.SeatToken,
+				ExpiresAt: time.UnixMilli(int64(min(m.ExpiresAt, math.MaxInt64)))})
+		}
 	case netcode.MsgPong:
 		var id uint64
 		if msgpack.Unmarshal(m.Payload, &id) == nil {

@@ -368,6 +368,23 @@ func (c *Client) Join(ctx context.Context, roomType, roomID string) (JoinInfo, e
 	return c.seatRequest(ctx, "join", func(b *netcode.Buffer) { netcode.AppendJoin(b, roomType, roomID) })
 }
 
+// JoinSeat takes a seat reserved for this player by the matchmaking API
+// (Reservation.SeatToken, or Matched.SeatToken of a pushed match): it
+// sends `join [1, "", "", seatToken]` and, like Join, waits for `joined`
+// and the first full frame. Dial the reservation's WSURL first. A token
+// that is unknown, already used or reserved for another player is a
+// *ServerError with Code netcode.CodeSeatInvalid; a reservation that
+// expired (its seat was freed: reserve again) one with
+// netcode.CodeSeatExpired. Either way the connection stays usable. The
+// seat is then like any other: with Config.Reconnect a lost connection
+// resumes it with the resume token of `joined`.
+func (c *Client) JoinSeat(ctx context.Context, seatToken string) (JoinInfo, error) {
+	if seatToken == "" {
+		return JoinInfo{}, errors.New("client: JoinSeat: empty seat token")
+	}
+	return c.seatRequest(ctx, "join", func(b *netcode.Buffer) { netcode.AppendJoinSeat(b, seatToken) })
+}
+
 // Resume takes back a seat held for this player with its resume token
 // (PROTOCOL §9), e.g. one saved by a previous process (ResumeToken), or the
 // seat of another of the player's connections, which the server then

@@ -10,7 +10,7 @@ type counters struct {
 	snapshotBytes, deltaBytes atomic.Uint64
 	applied, desyncs, ignored atomic.Uint64
 	events, errors, malformed atomic.Uint64
-	unknown                   atomic.Uint64
+	unknown, matched          atomic.Uint64
 	inputsSent, acksSent      atomic.Uint64
 
 	disconnects, reconnectAttempts, resumes, resumeSnapshots atomic.Uint64
@@ -31,6 +31,7 @@ func (k *counters) load() Stats {
 		Desyncs:       k.desyncs.Load(),
 		Ignored:       k.ignored.Load(),
 		Events:        k.events.Load(),
+		Matched:       k.matched.Load(),
 		Errors:        k.errors.Load(),
 		Malformed:     k.malformed.Load(),
 		Unknown:       k.unknown.Load(),
