@@ -1,9 +1,16 @@
 // Package bot runs headless players against a tickroom server. Each bot
-// fetches a guest token, dials, joins a room, sends one input per tick on
-// a drift-free schedule while the client SDK (netcode/client) verifies the
-// checksum of every frame, then leaves. Run aggregates what the bots saw
-// into a Summary: it is the load generator behind `tickroom bot` and the
-// driver of the end-to-end acceptance tests.
+// fetches a guest token, gets a seat through the matchmaking API (or a
+// direct join), sends one input per tick on a drift-free schedule while the
+// client SDK (netcode/client) verifies the checksum of every frame, then
+// leaves. Run aggregates what the bots saw into a Summary: it is the load
+// generator behind `tickroom bot` and the driver of the end-to-end
+// acceptance tests.
+//
+// Matchmaking (Config.Matchmaking): quick (the default) reserves a seat
+// with join-or-create, dials the reservation's ws_url and takes the seat;
+// ticket dials, queues a ticket with a rating drawn from the bot's seeded
+// source and takes the seat of its match (pushed, or polled); direct joins
+// by room type over the WebSocket without the API.
 //
 // Chaos: with Config.ChaosKillRate or ChaosSilentRate set, a chaos
 // goroutine kills the sockets of playing bots abruptly, or makes them go
@@ -20,7 +27,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"slices"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,24 +48,36 @@ const (
 
 // Timeouts of a bot's steps.
 const (
-	connectTimeout = 30 * time.Second // token + dial + join
+	connectTimeout = 30 * time.Second // token + reservation + dial + join; for tickets: token + dial + ticket, then the seat
 	leaveTimeout   = 5 * time.Second
+)
+
+// Matchmaking modes (Config.Matchmaking).
+const (
+	// MatchQuick: POST /v1/matchmake/join-or-create {mode: Room}, dial the
+	// reservation's ws_url, take the seat (JoinSeat).
+	MatchQuick = "quick"
+	// MatchTicket: dial, POST /v1/matchmaking/tickets {mode: Room, rating},
+	// wait for the match (the pushed `matched`, or polling the ticket),
+	// take the seat. Room must be a mode with a ticket queue.
+	MatchTicket = "ticket"
+	// MatchDirect: dial and `join` by room type, without the API.
+	MatchDirect = "direct"
+)
+
+// Defaults of the matchmaking fields of Config.
+const (
+	DefaultMatchmaking = MatchQuick
+	// DefaultMatchTimeout exceeds the server's default ticket TTL (2 min):
+	// the server ends a ticket before a bot gives up on it.
+	DefaultMatchTimeout = 3 * time.Minute
+	DefaultRatingMean   = 1500
+	DefaultRatingStdDev = 300
 )
 
 // DefaultReconnectWindow is how long a bot keeps trying to reconnect: the
 // server's default grace window.
 const DefaultReconnectWindow = client.DefaultReconnectWindow
-
-// Silences of ChaosSilentRate when Config.ChaosSilence is 0: uniformly
-// random in [minSilence, maxSilence).
-const (
-	minSilence = 2 * time.Second
-	maxSilence = 6 * time.Second
-)
-
-// chaosSteps is how many times per second the chaos goroutine strikes, so
-// the rate is spread over the second instead of hitting in bursts.
-const chaosSteps = 10
 
 // Config configures Run. Zero fields take the documented defaults.
 type Config struct {
@@ -67,8 +86,29 @@ type Config struct {
 	URL string
 	// Bots is the number of bots. Default DefaultBots.
 	Bots int
-	// Room is the room type to join. Default DefaultRoom.
+	// Room is the room type to join (the matchmaking mode). Default
+	// DefaultRoom.
 	Room string
+	// Matchmaking is how a bot gets its seat: MatchQuick, MatchTicket or
+	// MatchDirect. Default DefaultMatchmaking.
+	//
+	// In ticket mode a bot whose ticket the server expires (no match
+	// within the mode's ticket TTL) is not an error: the server's matcher
+	// lets a ticket expire only when the mode cannot match it (fewer
+	// players waiting than the mode's minimum, ratings beyond its widest
+	// window), so it is counted in Summary.TicketsExpired and the bot does
+	// not play. A ticket the API refuses (e.g. 404 unknown_mode: the mode
+	// has no queue, so it can match no one), a wait beyond MatchTimeout,
+	// a lost connection and a seat that cannot be taken are errors.
+	Matchmaking string
+	// MatchTimeout bounds a ticket bot's wait for its match; then it
+	// cancels the ticket and counts an error. Default DefaultMatchTimeout.
+	MatchTimeout time.Duration
+	// RatingMean and RatingStdDev shape the ticket ratings: normal,
+	// drawn from each bot's seeded source and rounded. Defaults
+	// DefaultRatingMean, DefaultRatingStdDev; RatingStdDev < 0 gives every
+	// bot RatingMean.
+	RatingMean, RatingStdDev float64
 	// Duration is how long each bot sends inputs after it joined.
 	// Default DefaultDuration.
 	Duration time.Duration
@@ -112,13 +152,19 @@ type Config struct {
 }
 
 // Flags registers the flags of `tickroom bot` that set c: --url, --bots,
-// --room, --duration, --rate, --seed, --dials, --chaos-kill-rate,
+// --room, --matchmaking, --match-timeout, --rating-mean, --rating-stddev,
+// --duration, --rate, --seed, --dials, --chaos-kill-rate,
 // --chaos-silent-rate, --chaos-silence, --no-reconnect and
 // --reconnect-window, with the defaults above.
 func (c *Config) Flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.URL, "url", DefaultURL, "server HTTP base URL (the WebSocket URL is derived from it)")
+	fs.StringVar(&c.URL, "url", DefaultURL, "server HTTP base URL (the matchmaking API; direct and ticket bots dial the WebSocket derived from it)")
 	fs.IntVar(&c.Bots, "bots", DefaultBots, "number of bots")
-	fs.StringVar(&c.Room, "room", DefaultRoom, "room type to join")
+	fs.StringVar(&c.Room, "room", DefaultRoom, "room type to join (the matchmaking mode)")
+	fs.StringVar(&c.Matchmaking, "matchmaking", DefaultMatchmaking,
+		"how bots get seats: quick (join-or-create reservation), ticket (queue with a rating, seat when matched) or direct (join by room type, no API)")
+	fs.DurationVar(&c.MatchTimeout, "match-timeout", DefaultMatchTimeout, "ticket mode: how long a bot waits for its match")
+	fs.Float64Var(&c.RatingMean, "rating-mean", DefaultRatingMean, "ticket mode: mean of the bots' normal rating distribution")
+	fs.Float64Var(&c.RatingStdDev, "rating-stddev", DefaultRatingStdDev, "ticket mode: standard deviation of the bots' ratings (negative: all equal)")
 	fs.DurationVar(&c.Duration, "duration", DefaultDuration, "how long each bot plays after joining")
 	fs.Float64Var(&c.Rate, "rate", DefaultRate, "inputs per second per bot")
 	fs.Uint64Var(&c.Seed, "seed", DefaultSeed, "seed of the bots' random choices")
@@ -141,6 +187,18 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Room == "" {
 		c.Room = DefaultRoom
 	}
+	if c.Matchmaking == "" {
+		c.Matchmaking = DefaultMatchmaking
+	}
+	if c.MatchTimeout == 0 {
+		c.MatchTimeout = DefaultMatchTimeout
+	}
+	if c.RatingMean == 0 {
+		c.RatingMean = DefaultRatingMean
+	}
+	if c.RatingStdDev == 0 {
+		c.RatingStdDev = DefaultRatingStdDev
+	}
 	if c.Duration == 0 {
 		c.Duration = DefaultDuration
 	}
@@ -160,6 +218,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	switch {
+	case c.Matchmaking != MatchQuick && c.Matchmaking != MatchTicket && c.Matchmaking != MatchDirect:
+		return c, fmt.Errorf("bot: Matchmaking is %q, must be %q, %q or %q", c.Matchmaking, MatchQuick, MatchTicket, MatchDirect)
+	case c.MatchTimeout < 0:
+		return c, fmt.Errorf("bot: MatchTimeout is %v, must be positive", c.MatchTimeout)
+	case math.IsNaN(c.RatingMean) || math.Abs(c.RatingMean) > maxRating || math.IsNaN(c.RatingStdDev) || c.RatingStdDev > maxRating:
+		return c, fmt.Errorf("bot: RatingMean %v and RatingStdDev %v must be within ±%d", c.RatingMean, c.RatingStdDev, maxRating)
 	case !(c.ChaosKillRate >= 0 && c.ChaosKillRate <= 1):
 		return c, fmt.Errorf("bot: ChaosKillRate is %v, must be in [0, 1]", c.ChaosKillRate)
 	case !(c.ChaosSilentRate >= 0 && c.ChaosSilentRate <= 1):
@@ -180,55 +244,6 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Summary is what the bots saw, aggregated. It marshals to the JSON object
-// printed by `tickroom bot`.
-type Summary struct {
-	Bots             int     `json:"bots"`
-	Connected        int     `json:"connected"`          // bots that joined a room
-	Rooms            int     `json:"rooms"`              // distinct room IDs joined
-	Snapshots        uint64  `json:"snapshots"`          // full frames received
-	Deltas           uint64  `json:"deltas"`             // delta frames received
-	BytesReceived    uint64  `json:"bytes_received"`     // payload bytes of all server messages
-	Frames           uint64  `json:"frames"`             // frames received
-	FramesPerSecond  float64 `json:"frames_per_s"`       // all bots' frames per second of the run
-	FrameRate        float64 `json:"frame_hz"`           // frames per second per bot while seated
-	AvgDeltaBytes    float64 `json:"avg_delta_bytes"`    // bytes per delta frame
-	AvgSnapshotBytes float64 `json:"avg_snapshot_bytes"` // bytes per full frame
-	Events           uint64  `json:"events"`             // room events received
-	Desyncs          uint64  `json:"desyncs"`            // frames whose checksum did not match, or whose base was missing
-	Errors           uint64  `json:"errors"`             // failed connects, error messages, unexpected leaves and closes, failed sends
-	FirstError       string  `json:"first_error,omitempty"`
-	InputsSent       uint64  `json:"inputs_sent"`
-	InputsLate       uint64  `json:"inputs_late"` // schedule slots skipped because a bot fell behind
-	DurationS        float64 `json:"duration_s"`  // wall time of the run
-
-	// Chaos and reconnection.
-	ChaosKills        uint64  `json:"chaos_kills"`        // sockets killed
-	ChaosSilences     uint64  `json:"chaos_silences"`     // silences started
-	Disconnects       uint64  `json:"disconnects"`        // connections that ended under a playing bot
-	ReconnectAttempts uint64  `json:"reconnect_attempts"` // dials made to reconnect
-	ResumesOK         uint64  `json:"resumes_ok"`         // outages ended by a resumed seat and a resynced replica
-	ResumesSnapshot   uint64  `json:"resumes_snapshot"`   // … resynced by a full snapshot
-	ResumesDelta      uint64  `json:"resumes_delta"`      // … resynced by a delta from the last applied tick
-	ResumesFailed     uint64  `json:"resumes_failed"`     // outages that ended without a resume
-	PlayersLost       uint64  `json:"players_lost"`       // bots whose seat was lost although they did not close
-	ResyncP50         float64 `json:"resync_ms_p50"`      // reconnection dial start → resynced replica
-	ResyncP99         float64 `json:"resync_ms_p99"`
-	ResyncMax         float64 `json:"resync_ms_max"`
-	EventsMissed      uint64  `json:"events_missed"`     // seq gaps in each bot's room events, plus resumes with recovered=false
-	EventsDuplicated  uint64  `json:"events_duplicated"` // events delivered twice (dropped by the SDK)
-	InputsBuffered    uint64  `json:"inputs_buffered"`   // inputs sent while offline, delivered after the resume
-	InputsDropped     uint64  `json:"inputs_dropped"`    // inputs the offline buffer could not keep
-}
-
-// OK reports whether every bot connected and nothing went wrong: no desync,
-// no error, no seat lost, no failed resume, no room event missed or
-// duplicated.
-func (s Summary) OK() bool {
-	return s.Connected == s.Bots && s.Desyncs == 0 && s.Errors == 0 &&
-		s.PlayersLost == 0 && s.ResumesFailed == 0 && s.EventsMissed == 0 && s.EventsDuplicated == 0
-}
-
 // Run runs cfg.Bots bots to completion and returns their Summary. The bots
 // start together; at most cfg.Dials connect at a time. Each plays for
 // cfg.Duration after joining, then leaves and closes. When ctx ends, bots
@@ -245,13 +260,21 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("bot: %w", err)
 	}
+	// One keep-alive pool for every bot's API requests (ticket polls
+	// included), closed when the bots are done.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(cfg.Dials, 16)
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+
 	start := time.Now()
 	sem := make(chan struct{}, cfg.Dials)
 	results := make([]result, cfg.Bots)
 	bots := make([]*bot, cfg.Bots)
 	for i := range bots {
-		bots[i] = &bot{cfg: &cfg, ws: wsURL, n: i, log: cfg.Logger.With("bot", i),
-			rng: rand.New(rand.NewPCG(cfg.Seed, uint64(i)))}
+		bots[i] = &bot{cfg: &cfg, ws: wsURL, hc: hc, n: i, log: cfg.Logger.With("bot", i),
+			rng:     rand.New(rand.NewPCG(cfg.Seed, uint64(i))),
+			matched: make(chan client.Matched, 4)}
 	}
 	var wg sync.WaitGroup
 	for i, b := range bots {
@@ -279,62 +302,6 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	return sum, nil
 }
 
-// chaosCounts are what the chaos goroutine did.
-type chaosCounts struct{ kills, silences uint64 }
-
-// runChaos strikes playing bots until stop is closed: chaosSteps times per
-// second it kills the sockets of ChaosKillRate/chaosSteps of them and
-// silences ChaosSilentRate/chaosSteps of them (fractions rounded at random,
-// so the rates hold on average), drawing victims from its own random
-// source seeded by Seed.
-func runChaos(cfg *Config, bots []*bot, stop <-chan struct{}) (n chaosCounts) {
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0xc4a05))
-	t := time.NewTicker(time.Second / chaosSteps)
-	defer t.Stop()
-	var playing []*bot
-	count := func(rate float64) int { // random rounding of rate·len(playing)/chaosSteps
-		x := rate * float64(len(playing)) / chaosSteps
-		k := int(x)
-		if rng.Float64() < x-float64(k) {
-			k++
-		}
-		return k
-	}
-	for {
-		select {
-		case <-stop:
-			return n
-		case <-t.C:
-		}
-		playing = playing[:0]
-		for _, b := range bots {
-			if b.isPlaying() {
-				playing = append(playing, b)
-			}
-		}
-		kills, silences := count(cfg.ChaosKillRate), count(cfg.ChaosSilentRate)
-		rng.Shuffle(len(playing), func(i, j int) { playing[i], playing[j] = playing[j], playing[i] })
-		for _, b := range playing {
-			switch {
-			case kills > 0:
-				kills--
-				if b.strike(func(c *client.Client) bool { return c.KillConnection() }) {
-					n.kills++
-				}
-			case silences > 0:
-				silences--
-				d := cfg.ChaosSilence
-				if d == 0 {
-					d = minSilence + time.Duration(rng.Int64N(int64(maxSilence-minSilence)))
-				}
-				if b.strike(func(c *client.Client) bool { return c.GoSilent(d) }) {
-					n.silences++
-				}
-			}
-		}
-	}
-}
-
 // result is one bot's outcome.
 type result struct {
 	connected bool
@@ -345,6 +312,7 @@ type result struct {
 	late      uint64
 	seated    time.Duration
 	conn      connStats
+	mm        matchStats
 }
 
 // connStats are what a bot's client reported through its connection
@@ -366,91 +334,17 @@ func (r *result) fail(err error) {
 	}
 }
 
-func summarize(cfg Config, results []result, d time.Duration) Summary {
-	s := Summary{Bots: cfg.Bots, DurationS: d.Seconds()}
-	rooms := map[string]bool{}
-	var snapBytes, deltaBytes uint64
-	var seated time.Duration
-	var resync []time.Duration
-	for _, r := range results {
-		if r.connected {
-			s.Connected++
-			rooms[r.room] = true
-		}
-		s.Snapshots += r.stats.Snapshots
-		s.Deltas += r.stats.Deltas
-		s.BytesReceived += r.stats.BytesReceived
-		s.Frames += r.stats.Frames
-		s.Events += r.stats.Events
-		s.Desyncs += r.stats.Desyncs
-		s.InputsSent += r.stats.InputsSent
-		s.InputsLate += r.late
-		s.Errors += r.errors
-		if s.FirstError == "" && r.firstErr != nil {
-			s.FirstError = r.firstErr.Error()
-		}
-		snapBytes += r.stats.SnapshotBytes
-		deltaBytes += r.stats.DeltaBytes
-		seated += r.seated
-
-		s.Disconnects += r.stats.Disconnects
-		s.ReconnectAttempts += r.stats.ReconnectAttempts
-		s.ResumesOK += r.conn.resumesOK
-		s.ResumesSnapshot += r.conn.resumesSnapshot
-		s.ResumesFailed += r.conn.resumesFailed
-		if r.conn.lost {
-			s.PlayersLost++
-		}
-		resync = append(resync, r.conn.resync...)
-		s.EventsMissed += r.conn.eventGaps + r.conn.unrecovered
-		s.EventsDuplicated += r.stats.DuplicateEvents
-		s.InputsBuffered += r.stats.InputsBuffered
-		s.InputsDropped += r.stats.InputsDropped
-	}
-	s.ResumesDelta = s.ResumesOK - s.ResumesSnapshot
-	if len(resync) > 0 {
-		slices.Sort(resync)
-		s.ResyncP50 = ms(percentile(resync, 50))
-		s.ResyncP99 = ms(percentile(resync, 99))
-		s.ResyncMax = ms(resync[len(resync)-1])
-	}
-	s.Rooms = len(rooms)
-	s.AvgSnapshotBytes = ratio(snapBytes, s.Snapshots)
-	s.AvgDeltaBytes = ratio(deltaBytes, s.Deltas)
-	if d > 0 {
-		s.FramesPerSecond = round2(float64(s.Frames) / d.Seconds())
-	}
-	if seated > 0 {
-		s.FrameRate = round2(float64(s.Frames) / seated.Seconds())
-	}
-	s.DurationS = round2(s.DurationS)
-	return s
-}
-
-func ratio(a, b uint64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return round2(float64(a) / float64(b))
-}
-
-func round2(v float64) float64 { return math.Round(v*100) / 100 }
-
-// percentile returns the nearest-rank p-th percentile of sorted d.
-func percentile(d []time.Duration, p int) time.Duration {
-	i := (len(d)*p + 99) / 100 // ceil(len·p/100), 1-based
-	return d[max(i, 1)-1]
-}
-
-func ms(d time.Duration) float64 { return round2(float64(d) / float64(time.Millisecond)) }
-
 // bot is one headless player. Its fields are owned by its goroutine.
 type bot struct {
 	cfg *Config
-	ws  string
+	ws  string       // the WebSocket URL derived from cfg.URL (direct and ticket bots dial it)
+	hc  *http.Client // for the API; shared by all bots
 	n   int
 	log *slog.Logger
 	rng *rand.Rand
+	// matched receives the `matched` pushes of the bot's client (sent
+	// without blocking by its reader goroutine).
+	matched chan client.Matched
 
 	unexpectedLeft atomic.Pointer[string] // reason of a left the bot did not ask for
 
@@ -490,10 +384,12 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	case <-ctx.Done():
 		return r
 	}
-	c, info, err := b.connect(ctx)
-	<-sem
+	var once sync.Once
+	release := func() { once.Do(func() { <-sem }) }
+	c, info, err := b.connect(ctx, &r.mm, release)
+	release()
 	if err != nil {
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, errTicketExpired) {
 			b.log.Warn("bot: connect failed", "err", err)
 			r.fail(err)
 		}
@@ -548,17 +444,39 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	return r
 }
 
-// connect fetches a token, dials and joins.
-func (b *bot) connect(ctx context.Context) (*client.Client, client.JoinInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+// connect fetches a token and takes a seat the way cfg.Matchmaking says.
+// It calls release once it no longer needs its dial slot (a ticket bot
+// waiting for its match does not hold one). mm records the matchmaking.
+func (b *bot) connect(ctx context.Context, mm *matchStats, release func()) (*client.Client, client.JoinInfo, error) {
+	tctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	name := fmt.Sprintf("bot-%d", b.n)
-	token, _, err := client.GuestToken(ctx, b.cfg.URL, name)
+	token, _, err := client.GuestToken(tctx, b.cfg.URL, name)
 	if err != nil {
 		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: %w", b.n, err)
 	}
+	switch b.cfg.Matchmaking {
+	case MatchQuick:
+		return b.quickSeat(tctx, token, mm)
+	case MatchTicket:
+		return b.ticketSeat(ctx, token, mm, release)
+	}
+	c, err := client.Dial(tctx, b.clientConfig(b.ws, token))
+	if err != nil {
+		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: %w", b.n, err)
+	}
+	info, err := c.Join(tctx, b.cfg.Room, "")
+	if err != nil {
+		_ = c.Close()
+		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: join %q: %w", b.n, b.cfg.Room, err)
+	}
+	return c, info, nil
+}
+
+// clientConfig is the SDK configuration of the bot's connection to url.
+func (b *bot) clientConfig(url, token string) client.Config {
 	cfg := client.Config{
-		URL:    b.ws,
+		URL:    url,
 		Token:  token,
 		Logger: b.log,
 		OnError: func(e *client.ServerError) {
@@ -584,6 +502,12 @@ func (b *bot) connect(ctx context.Context) (*client.Client, client.JoinInfo, err
 			}
 			b.log.Warn("bot: seat lost", "err", err)
 		},
+		OnMatched: func(m client.Matched) {
+			select {
+			case b.matched <- m:
+			default: // never expected: a bot has one ticket
+			}
+		},
 	}
 	if !b.cfg.NoReconnect {
 		cfg.Reconnect = &client.ReconnectPolicy{
@@ -592,16 +516,7 @@ func (b *bot) connect(ctx context.Context) (*client.Client, client.JoinInfo, err
 			Rand: rand.New(rand.NewPCG(b.cfg.Seed, 1<<32|uint64(b.n))).Int64N,
 		}
 	}
-	c, err := client.Dial(ctx, cfg)
-	if err != nil {
-		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: %w", b.n, err)
-	}
-	info, err := c.Join(ctx, b.cfg.Room, "")
-	if err != nil {
-		_ = c.Close()
-		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: join %q: %w", b.n, b.cfg.Room, err)
-	}
-	return c, info, nil
+	return cfg
 }
 
 // event checks the room events' sequence: arena broadcasts its events to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -19,12 +20,20 @@ func TestFlags(t *testing.T) {
 	}{
 		{nil, bot.Config{URL: bot.DefaultURL, Bots: bot.DefaultBots, Room: bot.DefaultRoom,
 			Duration: bot.DefaultDuration, Rate: bot.DefaultRate, Seed: bot.DefaultSeed, Dials: bot.DefaultDials,
-			ReconnectWindow: bot.DefaultReconnectWindow}},
+			ReconnectWindow: bot.DefaultReconnectWindow, Matchmaking: bot.MatchQuick, MatchTimeout: bot.DefaultMatchTimeout,
+			RatingMean: bot.DefaultRatingMean, RatingStdDev: bot.DefaultRatingStdDev}},
 		{[]string{"--url", "http://h:1", "--bots", "100", "--room", "arena-players", "--duration", "2m",
 			"--rate", "30", "--seed", "7", "--dials", "5", "--chaos-kill-rate", "0.05", "--chaos-silent-rate", "0.01",
-			"--chaos-silence", "20s", "--no-reconnect", "--reconnect-window", "5s"},
+			"--chaos-silence", "20s", "--no-reconnect", "--reconnect-window", "5s",
+			"--matchmaking", "ticket", "--match-timeout", "1m", "--rating-mean", "1200", "--rating-stddev", "50"},
 			bot.Config{URL: "http://h:1", Bots: 100, Room: "arena-players", Duration: 2 * time.Minute, Rate: 30, Seed: 7, Dials: 5,
-				ChaosKillRate: 0.05, ChaosSilentRate: 0.01, ChaosSilence: 20 * time.Second, NoReconnect: true, ReconnectWindow: 5 * time.Second}},
+				ChaosKillRate: 0.05, ChaosSilentRate: 0.01, ChaosSilence: 20 * time.Second, NoReconnect: true, ReconnectWindow: 5 * time.Second,
+				Matchmaking: bot.MatchTicket, MatchTimeout: time.Minute, RatingMean: 1200, RatingStdDev: 50}},
+		{[]string{"--matchmaking", "direct"},
+			bot.Config{URL: bot.DefaultURL, Bots: bot.DefaultBots, Room: bot.DefaultRoom,
+				Duration: bot.DefaultDuration, Rate: bot.DefaultRate, Seed: bot.DefaultSeed, Dials: bot.DefaultDials,
+				ReconnectWindow: bot.DefaultReconnectWindow, Matchmaking: bot.MatchDirect, MatchTimeout: bot.DefaultMatchTimeout,
+				RatingMean: bot.DefaultRatingMean, RatingStdDev: bot.DefaultRatingStdDev}},
 	}
 	for _, tc := range tests {
 		var got bot.Config
@@ -36,7 +45,9 @@ func TestFlags(t *testing.T) {
 		if got.URL != tc.want.URL || got.Bots != tc.want.Bots || got.Room != tc.want.Room || got.Duration != tc.want.Duration ||
 			got.Rate != tc.want.Rate || got.Seed != tc.want.Seed || got.Dials != tc.want.Dials ||
 			got.ChaosKillRate != tc.want.ChaosKillRate || got.ChaosSilentRate != tc.want.ChaosSilentRate ||
-			got.ChaosSilence != tc.want.ChaosSilence || got.NoReconnect != tc.want.NoReconnect || got.ReconnectWindow != tc.want.ReconnectWindow {
+			got.ChaosSilence != tc.want.ChaosSilence || got.NoReconnect != tc.want.NoReconnect || got.ReconnectWindow != tc.want.ReconnectWindow ||
+			got.Matchmaking != tc.want.Matchmaking || got.MatchTimeout != tc.want.MatchTimeout ||
+			got.RatingMean != tc.want.RatingMean || got.RatingStdDev != tc.want.RatingStdDev {
 			t.Errorf("Flags %q: got %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
@@ -53,6 +64,10 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{ChaosSilentRate: -0.1},
 		{ChaosSilence: -time.Second},
 		{ReconnectWindow: -time.Second},
+		{Matchmaking: "lobby"},
+		{MatchTimeout: -time.Second},
+		{RatingMean: math.NaN()},
+		{RatingStdDev: 2e6},
 	} {
 		if _, err := bot.Run(t.Context(), cfg); err == nil {
 			t.Errorf("Run(%+v): got no error", cfg)
@@ -72,21 +87,32 @@ func TestSummaryJSON(t *testing.T) {
 	for _, k := range []string{"bots", "connected", "rooms", "snapshots", "deltas", "bytes_received", "frames",
 		"avg_delta_bytes", "avg_snapshot_bytes", "desyncs", "errors", "inputs_sent", "duration_s",
 		"resumes_ok", "resumes_failed", "resumes_snapshot", "resumes_delta", "players_lost", "resync_ms_p50", "resync_ms_p99",
-		"events_missed", "chaos_kills", "chaos_silences"} {
+		"events_missed", "chaos_kills", "chaos_silences",
+		"matchmaking", "matchmaking_ms_p50", "matchmaking_ms_p99", "api_retries", "tickets_matched", "tickets_expired",
+		"tickets_pushed", "match_rating_spread_avg"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("Summary JSON has no %q: %s", k, b)
 		}
 	}
 }
 
+// TestRunUnknownRoomTypeIsAnError: a mode the server cannot match anyone
+// in is an error for every bot, whichever way it asks.
 func TestRunUnknownRoomTypeIsAnError(t *testing.T) {
 	s := startServer(t, mustType(t, arena.Options{}))
-	sum, err := bot.Run(t.Context(), bot.Config{URL: s.HTTP, Bots: 3, Room: "no-such-game", Duration: time.Second})
-	if err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	if sum.OK() || sum.Connected != 0 || sum.Errors != 3 || !strings.Contains(sum.FirstError, "unknown_room_type") {
-		t.Errorf("got %+v, want 3 errors about unknown_room_type and not OK", sum)
+	for _, tc := range []struct{ matchmaking, code string }{
+		{bot.MatchDirect, "unknown_room_type"},
+		{bot.MatchQuick, "unknown_mode"},
+		{bot.MatchTicket, "unknown_mode"},
+	} {
+		sum, err := bot.Run(t.Context(), bot.Config{URL: s.HTTP, Bots: 3, Room: "no-such-game", Duration: time.Second,
+			Matchmaking: tc.matchmaking})
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if sum.OK() || sum.Connected != 0 || sum.Errors != 3 || !strings.Contains(sum.FirstError, tc.code) {
+			t.Errorf("%s: got %+v, want 3 errors about %s and not OK", tc.matchmaking, sum, tc.code)
+		}
 	}
 }
 

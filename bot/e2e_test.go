@@ -84,12 +84,14 @@ func compareWithServer(ctx context.Context, rooms *room.Manager, c *client.Clien
 // and every bot's replica equal to the server's state at the same tick.
 func TestEndToEnd(t *testing.T) {
 	tests := []struct {
-		name  string
-		opts  arena.Options
-		rooms int
+		name        string
+		opts        arena.Options
+		matchmaking string
+		rooms       int
 	}{
-		{"arena with pickups, 2 rooms of 10", arena.Options{Pickups: true}, 2},
-		{"players only, 4 rooms of 5", arena.Options{Name: "arena-5", Capacity: 5}, 4},
+		{"arena with pickups, 2 rooms of 10", arena.Options{Pickups: true}, bot.MatchQuick, 2},
+		{"players only, 4 rooms of 5", arena.Options{Name: "arena-5", Capacity: 5}, bot.MatchQuick, 4},
+		{"direct joins, 2 rooms of 10", arena.Options{Pickups: true}, bot.MatchDirect, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,12 +102,13 @@ func TestEndToEnd(t *testing.T) {
 
 			var compared atomic.Int64
 			sum, err := bot.Run(ctx, bot.Config{
-				URL:      s.HTTP,
-				Bots:     20,
-				Room:     typ.Name(),
-				Duration: 3 * time.Second,
-				Seed:     42,
-				Logger:   testLogger(t),
+				URL:         s.HTTP,
+				Bots:        20,
+				Room:        typ.Name(),
+				Matchmaking: tc.matchmaking,
+				Duration:    3 * time.Second,
+				Seed:        42,
+				Logger:      testLogger(t),
 				AfterPlay: func(ctx context.Context, n int, c *client.Client) error {
 					if err := compareWithServer(ctx, s.Rooms, c); err != nil {
 						t.Errorf("bot %d: %v", n, err)
@@ -130,6 +133,9 @@ func TestEndToEnd(t *testing.T) {
 			}
 			if sum.Desyncs != 0 {
 				t.Errorf("got %d desyncs, want 0", sum.Desyncs)
+			}
+			if quick := tc.matchmaking == bot.MatchQuick; sum.Matchmaking != tc.matchmaking || quick != (sum.MatchmakingP50 > 0) {
+				t.Errorf("matchmaking %q, p50 %v ms: want %q, with latencies only through the API", sum.Matchmaking, sum.MatchmakingP50, tc.matchmaking)
 			}
 			if got := compared.Load(); got != 20 {
 				t.Errorf("%d replicas matched the server, want 20", got)
