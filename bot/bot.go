@@ -117,8 +117,9 @@ type Config struct {
 	// Seed seeds every bot's random source (its schedule phase and its
 	// directions); bot i uses the stream (Seed, i). Default DefaultSeed.
 	Seed uint64
-	// Dials bounds the bots connecting (token, dial, join) at the same
-	// time. Default DefaultDials.
+	// Dials bounds the bots connecting (token, reservation, dial, join)
+	// at the same time; a ticket bot gives its slot up once its ticket is
+	// queued. Default DefaultDials.
 	Dials int
 	// Logger; nil discards.
 	Logger *slog.Logger
@@ -247,9 +248,9 @@ func (c Config) withDefaults() (Config, error) {
 // Run runs cfg.Bots bots to completion and returns their Summary. The bots
 // start together; at most cfg.Dials connect at a time. Each plays for
 // cfg.Duration after joining, then leaves and closes. When ctx ends, bots
-// stop early (still leaving cleanly) and the Summary covers what ran; bots
-// that had not connected yet are not counted as errors but leave
-// Connected short of Bots. Run returns an error only for an invalid Config,
+// stop early (still leaving cleanly; a queued ticket is cancelled) and the
+// Summary covers what ran; bots that had not connected yet are not counted
+// as errors but leave Connected short of Bots. Run returns an error only for an invalid Config,
 // and returns after every bot goroutine has exited.
 func Run(ctx context.Context, cfg Config) (Summary, error) {
 	cfg, err := cfg.withDefaults()
