@@ -232,7 +232,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil || !r.Contended || try >= cfg.RetryContended {
 			return r, err
 		}
-		cfg.Logger.Warn("the run was contended by other processes; repeating", "other_cpu_pct", r.Others.Pct, "top", r.Others.Top)
+		floor := Others{}
+		if r.FloorOthers != nil {
+			floor = *r.FloorOthers
+		}
+		cfg.Logger.Warn("the run was contended by other processes; repeating", "tickroom_phase_other_cpu_pct", r.Others.Pct,
+			"top", r.Others.Top, "floor_phase_other_cpu_pct", floor.Pct, "floor_top", floor.Top)
 	}
 }
 
@@ -379,11 +384,14 @@ func (r *Result) fillTickroom(w window, cfg Config) error {
 		r.Notes = append(r.Notes, fmt.Sprintf("%v rooms ran, %d expected", rooms, cfg.Rooms))
 	}
 	r.Rooms = int(rooms)
-	ticksPerRoom := h.Count / rooms
+	ticksPerRoom := h.Count / rooms // between the scrapes
 	playerTicks := float64(cfg.players()) * ticksPerRoom
 	if playerTicks <= 0 {
 		return errors.New("bench: no ticks in the window")
 	}
+	// CPU per player-tick: CPU seconds per second (over the /proc
+	// interval) ÷ player-ticks per second (over the scrape interval).
+	playerTickRate := playerTicks / w.scrapeSeconds
 	sent, err := w.delta("tickroom_sent_bytes_total")
 	if err != nil {
 		return err
@@ -395,12 +403,12 @@ func (r *Result) fillTickroom(w window, cfg Config) error {
 	r.TickOverruns, _ = w.delta("tickroom_tick_overruns_total")
 	r.WindowS = round(w.seconds, 3)
 	r.ServerCPUPct = round(w.cpuPct(w.serverCPU), 1)
-	r.CPUPerPlayerTick = round(float64(w.serverCPU)/ClockTicks*1e6/playerTicks, 2)
+	r.CPUPerPlayerTick = round(float64(w.serverCPU)/ClockTicks/w.seconds*1e6/playerTickRate, 2)
 	r.RSSMB = round(float64(w.mem.RSS)/1024, 1)
 	r.RSSPeakMB = round(float64(w.mem.HWM)/1024, 1)
 	r.BytesPerPlayerTick = round(sent/playerTicks, 2)
 	r.FramesPerPlayerTick = round(msgs/playerTicks, 3)
-	r.TicksPerRoom = round(ticksPerRoom, 1)
+	r.TicksPerRoom = round(ticksPerRoom/w.scrapeSeconds*w.seconds, 1) // in the window_s
 	r.LatenessP50 = ms(h.Quantile(0.5))
 	r.LatenessP99 = ms(h.Quantile(0.99))
 	max := h.Max()
@@ -410,7 +418,7 @@ func (r *Result) fillTickroom(w window, cfg Config) error {
 	r.LatenessMax = ms(max)
 	r.BotsCPUPct = round(w.cpuPct(w.loadCPU), 1)
 	if alloc, err := w.delta("go_memstats_alloc_bytes_total"); err == nil {
-		r.AllocPerPlayerTick = round(alloc/playerTicks, 1)
+		r.AllocPerPlayerTick = round(alloc/playerTicks, 1) // both between the scrapes
 	}
 	r.GCCycles, _ = w.delta("go_gc_duration_seconds_count")
 	r.GOMAXPROCS, _ = w.after.Value("go_sched_gomaxprocs_threads")
@@ -461,7 +469,14 @@ func runChaos(ctx context.Context, cfg Config, base string, r *Result) error {
 		r.ResyncNote = fmt.Sprintf("chaos run printed no summary (%v); log: %s", err, bots.log)
 		return nil
 	}
-	r.Chaos = sum
+	keep := map[string]any{}
+	for _, k := range []string{"bots", "connected", "chaos_kills", "disconnects", "resumes_ok", "resumes_snapshot", "resumes_delta",
+		"resumes_failed", "players_lost", "resync_ms_p50", "resync_ms_p99", "resync_ms_max", "desyncs", "errors", "first_error"} {
+		if v, ok := sum[k]; ok {
+			keep[k] = v
+		}
+	}
+	r.Chaos = keep
 	if v, ok := sum["resync_ms_p99"].(float64); ok {
 		r.ResyncP99 = &v
 	} else {
@@ -548,13 +563,14 @@ func runFloor(ctx context.Context, cfg Config, r *Result) error {
 	if playerTicks <= 0 {
 		return errors.New("bench: floor: no ticks in the window")
 	}
+	playerTickRate := playerTicks / w.scrapeSeconds
 	sent, _ := w.delta("floor_sent_bytes_total")
 	msgs, _ := w.delta("floor_sent_messages_total")
 	h, err := w.histogram("floor_tick_lateness_seconds")
 	if err != nil {
 		return err
 	}
-	cpu := round(float64(w.serverCPU)/ClockTicks*1e6/playerTicks, 2)
+	cpu := round(float64(w.serverCPU)/ClockTicks/w.seconds*1e6/playerTickRate, 2)
 	rss := round(float64(w.mem.RSS)/1024, 1)
 	r.FloorCPUPerPlayerTick, r.FloorRSSMB = &cpu, &rss
 	r.FloorServerCPUPct = ptr(round(w.cpuPct(w.serverCPU), 1))
