@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"time"
@@ -180,19 +181,27 @@ type Build struct {
 	Go       string `json:"go,omitempty"`
 }
 
-// ReadBuild reads the build information Go embedded in a binary.
+// ReadBuild reads the build information Go embedded in a binary. When it
+// holds no revision (built with -buildvcs=false), it asks git about the
+// working directory instead (make builds there just before).
 func ReadBuild(path string) Build {
-	info, err := buildinfo.ReadFile(path)
-	if err != nil {
-		return Build{}
+	var b Build
+	if info, err := buildinfo.ReadFile(path); err == nil {
+		b.Go = info.GoVersion
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				b.Revision = s.Value
+			case "vcs.modified":
+				b.Modified = s.Value == "true"
+			}
+		}
 	}
-	b := Build{Go: info.GoVersion}
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			b.Revision = s.Value
-		case "vcs.modified":
-			b.Modified = s.Value == "true"
+	if b.Revision == "" {
+		if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+			b.Revision = strings.TrimSpace(string(out))
+			st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output()
+			b.Modified = err != nil || len(strings.TrimSpace(string(st))) > 0
 		}
 	}
 	return b
