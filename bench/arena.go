@@ -389,9 +389,14 @@ func (r *Result) fillTickroom(w window, cfg Config) error {
 	if playerTicks <= 0 {
 		return errors.New("bench: no ticks in the window")
 	}
-	// CPU per player-tick: CPU seconds per second (over the /proc
-	// interval) ÷ player-ticks per second (over the scrape interval).
-	playerTickRate := playerTicks / w.scrapeSeconds
+	r.TickOverruns, _ = w.delta("tickroom_tick_overruns_total")
+	// CPU per player-tick: CPU seconds per second ÷ player-ticks per
+	// second. The tick rate comes from the server's own clock, not from
+	// when the scrapes happened: each slot of a room's absolute tick grid
+	// is either executed (counted in the histogram) or skipped (an
+	// overrun), so rooms tick at TickRate × executed ÷ (executed + skipped).
+	tickHz := float64(cfg.TickRate) * h.Count / (h.Count + r.TickOverruns)
+	playerTickRate := float64(cfg.players()) * tickHz
 	sent, err := w.delta("tickroom_sent_bytes_total")
 	if err != nil {
 		return err
@@ -400,7 +405,6 @@ func (r *Result) fillTickroom(w window, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	r.TickOverruns, _ = w.delta("tickroom_tick_overruns_total")
 	r.WindowS = round(w.seconds, 3)
 	r.ServerCPUPct = round(w.cpuPct(w.serverCPU), 1)
 	r.CPUPerPlayerTick = round(float64(w.serverCPU)/ClockTicks/w.seconds*1e6/playerTickRate, 2)
@@ -408,7 +412,7 @@ func (r *Result) fillTickroom(w window, cfg Config) error {
 	r.RSSPeakMB = round(float64(w.mem.HWM)/1024, 1)
 	r.BytesPerPlayerTick = round(sent/playerTicks, 2)
 	r.FramesPerPlayerTick = round(msgs/playerTicks, 3)
-	r.TicksPerRoom = round(ticksPerRoom/w.scrapeSeconds*w.seconds, 1) // in the window_s
+	r.TicksPerRoom = round(tickHz*w.seconds, 1) // in the window_s
 	r.LatenessP50 = ms(h.Quantile(0.5))
 	r.LatenessP99 = ms(h.Quantile(0.99))
 	max := h.Max()
@@ -563,7 +567,8 @@ func runFloor(ctx context.Context, cfg Config, r *Result) error {
 	if playerTicks <= 0 {
 		return errors.New("bench: floor: no ticks in the window")
 	}
-	playerTickRate := playerTicks / w.scrapeSeconds
+	overruns, _ := w.delta("floor_tick_overruns_total")
+	playerTickRate := float64(n) * float64(cfg.TickRate) * ticks / (ticks + overruns) // as for tickroom
 	sent, _ := w.delta("floor_sent_bytes_total")
 	msgs, _ := w.delta("floor_sent_messages_total")
 	h, err := w.histogram("floor_tick_lateness_seconds")

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -267,5 +268,66 @@ func TestSyncDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dst, "node_modules")); !os.IsNotExist(err) {
 		t.Errorf("node_modules was copied (%v)", err)
+	}
+}
+
+// The figures of a window: 10 rooms × 10 players, 20 s at 20 Hz, 20 of
+// each room's 400 slots skipped, so 380 ticks per room.
+func TestFillTickroom(t *testing.T) {
+	scrape := func(ticks, overruns, bytes, msgs, lateFast, lateSlow float64) Scrape {
+		// lateFast ticks ≤ 1 ms, lateSlow in (30, 50] ms.
+		sc, err := ParseMetrics(fmt.Sprintf(`tickroom_tick_lateness_seconds_bucket{le="0.001"} %v
+tickroom_tick_lateness_seconds_bucket{le="0.03"} %v
+tickroom_tick_lateness_seconds_bucket{le="0.05"} %v
+tickroom_tick_lateness_seconds_bucket{le="+Inf"} %v
+tickroom_tick_lateness_seconds_count %v
+tickroom_tick_lateness_seconds_sum 0
+tickroom_tick_overruns_total %v
+tickroom_sent_bytes_total %v
+tickroom_sent_messages_total %v
+tickroom_rooms 10
+tickroom_connections 100
+go_memstats_alloc_bytes_total %v
+go_gc_duration_seconds_count 0
+`, lateFast, lateFast, lateFast+lateSlow, ticks, ticks, overruns, bytes, msgs, bytes*2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	w := window{
+		seconds:   20,
+		before:    scrape(1000, 5, 1e6, 1e4, 1000, 0),
+		after:     scrape(1000+3800, 5+200, 1e6+38000*40, 1e4+38000, 1000+3762, 38),
+		serverCPU: 1520, // 15.2 s of CPU in 20 s: 76 % of a core
+		loadCPU:   1000,
+		mem:       Memory{RSS: 30 << 10, HWM: 31 << 10},
+	}
+	var r Result
+	if err := r.fillTickroom(w, Config{Rooms: 10, Players: 10, TickRate: 20, ContendedPct: 10}); err != nil {
+		t.Fatal(err)
+	}
+	// 38,000 player-ticks in 20 s; 15.2 s of CPU: 400 µs per player-tick.
+	if r.TicksPerRoom != 380 || r.CPUPerPlayerTick != 400 || r.ServerCPUPct != 76 || r.TickOverruns != 200 {
+		t.Errorf("ticks %v, cpu/pt %v, cpu%% %v, overruns %v; want 380, 400, 76, 200", r.TicksPerRoom, r.CPUPerPlayerTick, r.ServerCPUPct, r.TickOverruns)
+	}
+	if r.BytesPerPlayerTick != 40 || r.FramesPerPlayerTick != 1 || r.AllocPerPlayerTick != 80 || r.RSSMB != 30 {
+		t.Errorf("bytes %v, frames %v, alloc %v, rss %v; want 40, 1, 80, 30", r.BytesPerPlayerTick, r.FramesPerPlayerTick, r.AllocPerPlayerTick, r.RSSMB)
+	}
+	// 3762 of 3800 window ticks ≤ 1 ms: p50 interpolates to 0.505 ms; the
+	// p99 rank (3762) is the top of the first bucket; the max is the
+	// (30, 50] bucket's bound.
+	if r.LatenessP50 != 0.505 || r.LatenessP99 != 1 || r.LatenessMax != 50 {
+		t.Errorf("lateness p50 %v p99 %v max %v; want 0.505, 1, 50", r.LatenessP50, r.LatenessP99, r.LatenessMax)
+	}
+	bad := window{seconds: 20, before: w.before, after: scrape(4800, 205, 1, 1, 4800, 0)}
+	bad.after = append(Scrape{}, bad.after...)
+	for i := range bad.after {
+		if bad.after[i].Name == "tickroom_connections" {
+			bad.after[i].Value = 99
+		}
+	}
+	if err := r.fillTickroom(bad, Config{Rooms: 10, Players: 10, TickRate: 20}); err == nil {
+		t.Error("a player missing at the end of the window: no error")
 	}
 }

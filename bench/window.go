@@ -10,8 +10,7 @@ import (
 // window is what was measured between the start and the end of one
 // measured window.
 type window struct {
-	seconds       float64 // between the /proc reads (CPU)
-	scrapeSeconds float64 // between the two scrapes (counters), midpoint to midpoint
+	seconds       float64 // between the /proc reads
 	before, after Scrape
 	serverCPU     uint64 // clock ticks used by the server in the window
 	loadCPU       uint64 // clock ticks used by the load generator
@@ -42,17 +41,8 @@ func measureWindow(ctx context.Context, srv, load *child, metricsURL string, d t
 		return ps.CPU(), pl.CPU(), nil
 	}
 
-	// A busy server answers a scrape late: each scrape is timed at the
-	// midpoint of its request, and counters are turned into rates over
-	// the scrape interval, CPU over the /proc interval.
-	scrape := func() (Scrape, time.Time, error) {
-		t := time.Now()
-		sc, err := ScrapeURL(ctx, metricsURL)
-		return sc, t.Add(time.Since(t) / 2), err
-	}
 	var err error
-	var ts0, ts1 time.Time
-	if w.before, ts0, err = scrape(); err != nil {
+	if w.before, err = ScrapeURL(ctx, metricsURL); err != nil {
 		return w, err
 	}
 	table0 := ReadProcTable()
@@ -95,10 +85,9 @@ sampling:
 		return w, err
 	}
 	w.rssMax = max(w.rssMax, w.mem.RSS)
-	if w.after, ts1, err = scrape(); err != nil {
+	if w.after, err = ScrapeURL(ctx, metricsURL); err != nil {
 		return w, err
 	}
-	w.scrapeSeconds = ts1.Sub(ts0).Seconds()
 	w.serverCPU, w.loadCPU = s1-s0, l1-l0
 	w.others = OtherCPU(table0, table1, ours, w.seconds)
 	if tot := sys1.Total() - sys0.Total(); tot > 0 {
