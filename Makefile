@@ -31,7 +31,7 @@ fuzz:
 
 ## bench: the arena benchmark (tickroom serve + bots, the chaos variant, the transport floor), one JSON
 ## object on stdout; sizes are ROOMS × PLAYERS, e.g. `make bench ROOMS=200`. docs/BENCHMARKS.md.
-## (Go micro-benchmarks of the hot paths: go test -bench . -benchmem ./netcode/)
+## (Go micro-benchmarks of the hot paths: go test -run=NONE -bench . -benchmem ./netcode/ ./room/)
 ROOMS       ?= 50
 PLAYERS     ?= 10
 BENCH_FLAGS ?=
