@@ -115,3 +115,16 @@ func BenchmarkRoomTick(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPushInput is the cost of queueing one arena-sized input on a
+// connection's reader goroutine (decode included).
+func BenchmarkPushInput(b *testing.B) {
+	q := newQueue[counterInput](16)
+	payload := []byte{0x91, 0x05}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := q.push(uint64(i), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tickroom/tickroom/netcode"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Game is what a game developer writes: the authoritative simulation of one
@@ -200,9 +199,4 @@ func (a *adapter[In]) applyInputs(r *Ctx, s *Seat) uint64 {
 	}
 	clear(a.buf)
 	return last
-}
-
-// decodeInput decodes a validated msgpack payload into In.
-func decodeInput[In any](payload []byte, in *In) error {
-	return msgpack.Unmarshal(payload, in)
 }

@@ -1,8 +1,11 @@
 package room
 
 import (
+	"bytes"
 	"sync"
 	"sync/atomic"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // inputQueue is a seat's bounded queue of decoded inputs. Connection
@@ -21,23 +24,36 @@ type queued[In any] struct {
 }
 
 type queue[In any] struct {
-	mu    sync.Mutex // guards ring, start, n
+	mu    sync.Mutex // guards everything below
 	ring  []queued[In]
 	start int
 	n     int
 	drops atomic.Uint64
+
+	// A decoder kept with the queue: msgpack.Unmarshal would allocate a
+	// reader and box a fresh value for every input.
+	rd      bytes.Reader
+	dec     *msgpack.Decoder
+	scratch In
 }
 
 func newQueue[In any](capacity int) *queue[In] {
-	return &queue[In]{ring: make([]queued[In], capacity)}
+	q := &queue[In]{ring: make([]queued[In], capacity)}
+	q.dec = msgpack.NewDecoder(&q.rd)
+	return q
 }
 
 func (q *queue[In]) push(seq uint64, payload []byte) error {
-	var in In
-	if err := decodeInput(payload, &in); err != nil {
+	q.mu.Lock()
+	var zero In
+	q.scratch = zero
+	q.rd.Reset(payload)
+	q.dec.ResetReader(&q.rd)
+	if err := q.dec.Decode(&q.scratch); err != nil {
+		q.mu.Unlock()
 		return err
 	}
-	q.mu.Lock()
+	in := q.scratch
 	if q.n == len(q.ring) {
 		q.start = (q.start + 1) % len(q.ring)
 		q.n--

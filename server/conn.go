@@ -42,6 +42,7 @@ type conn struct {
 	joining  atomic.Bool               // a join or resume is on its way to a room
 	closed   atomic.Bool
 	lastRecv atomic.Int64 // unix nanos of the last frame received (any opcode)
+	deadline atomic.Int64 // unix nanos of the write deadline last set
 	nextPing atomic.Int64 // unix nanos when the next heartbeat ping is due
 
 	ping func() // writes a heartbeat ping; run on the writer (bound once)
@@ -63,7 +64,7 @@ func newConn(s *Server, ws *gws.Conn, c player.Claims) *conn {
 	}
 	cn.out = netcode.NewOutbox(transport{cn}, s.cfg.Outbox)
 	cn.ping = func() {
-		_ = cn.ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		cn.keepWriteDeadline()
 		_ = cn.ws.WritePing(nil)
 	}
 	now := time.Now()
@@ -81,7 +82,7 @@ type transport struct{ c *conn }
 func (t transport) Async(f func()) { t.c.ws.Async(f) }
 
 func (t transport) WriteMessage(b []byte) error {
-	_ = t.c.ws.SetWriteDeadline(time.Now().Add(t.c.s.cfg.WriteTimeout))
+	t.c.keepWriteDeadline()
 	if m := t.c.s.cfg.Metrics; m != nil {
 		m.wrote(len(b))
 	}
@@ -119,7 +120,7 @@ func (c *conn) Replaced(s *room.Seat) {
 // socket; the read loop then ends and OnClose cleans up.
 func (c *conn) close(code uint16, reason string) {
 	c.closeOnce.Do(func() {
-		_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		c.setWriteDeadline(time.Now().UnixNano())
 		_ = c.ws.WriteClose(code, []byte(reason))
 	})
 }
@@ -224,6 +225,25 @@ func (c *conn) dispatch(m *netcode.ClientMessage) {
 	case netcode.MsgResume:
 		c.resume(m)
 	}
+}
+
+// keepWriteDeadline keeps the write deadline at least WriteTimeout−slack
+// ahead (slack: 1 s, or half a shorter WriteTimeout), so a peer that
+// stopped reading cannot hold a write for long, without resetting the
+// socket's timer on every write.
+func (c *conn) keepWriteDeadline() {
+	now := time.Now().UnixNano()
+	slack := min(time.Second, c.s.cfg.WriteTimeout/2)
+	if c.deadline.Load()-now > int64(c.s.cfg.WriteTimeout-slack) {
+		return
+	}
+	c.setWriteDeadline(now)
+}
+
+func (c *conn) setWriteDeadline(now int64) {
+	dl := now + int64(c.s.cfg.WriteTimeout)
+	c.deadline.Store(dl)
+	_ = c.ws.SetWriteDeadline(time.Unix(0, dl))
 }
 
 // touch records that something arrived (heartbeat liveness).
