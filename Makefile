@@ -4,7 +4,7 @@ ADDR     ?= 127.0.0.1:8080
 BIN      := bin/tickroom
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet fuzz bench clean
+.PHONY: all build run test vet fuzz bench bench-go clean
 
 all: build
 
@@ -31,7 +31,6 @@ fuzz:
 
 ## bench: the arena benchmark (tickroom serve + bots, the chaos variant, the transport floor), one JSON
 ## object on stdout; sizes are ROOMS × PLAYERS, e.g. `make bench ROOMS=200`. docs/BENCHMARKS.md.
-## (Go micro-benchmarks of the hot paths: go test -run=NONE -bench . -benchmem ./netcode/ ./room/)
 ROOMS       ?= 50
 PLAYERS     ?= 10
 BENCH_FLAGS ?=
@@ -50,6 +49,11 @@ bench-compare: build
 	@$(GO) build -o $(BENCH_BIN) ./bench/cmd/tickroom-bench
 	@$(GO) build -o $(FLOOR_BIN) ./bench/cmd/tickroom-floor
 	@./$(BENCH_BIN) compare --rooms $(ROOMS) --players $(PLAYERS) --tickroom $(BIN) --floor $(FLOOR_BIN) --colyseus $(COLYSEUS) $(BENCH_FLAGS)
+
+## bench-go: Go micro-benchmarks of the hot paths (capture, delta encode/apply for 10/100/1,000
+## entities, the per-tick fan-out of a room, input queueing, the codec, the registry)
+bench-go:
+	$(GO) test -run='^$$' -bench=. -benchmem ./netcode/ ./room/ ./player/
 
 clean:
 	rm -rf bin
