@@ -587,13 +587,21 @@ func (c *Client) State(dst *netcode.Snapshot) (s State, ok bool) {
 // methods and must not keep s.Snapshot (the live replica, nil when there is
 // none).
 func (c *Client) Wait(ctx context.Context, cond func(s State) bool) error {
+	return c.await(ctx, func() bool {
+		return cond(State{Room: c.room, Tick: c.tick, InputSeq: c.inputSeq, Snapshot: c.latest})
+	})
+}
+
+// await blocks until met (called with c.mu held, now and after every
+// change of the client's state) reports true, ctx is done, or the client
+// ends (then wrapping ErrClosed and the cause).
+func (c *Client) await(ctx context.Context, met func() bool) error {
 	for {
 		c.mu.Lock()
-		s := State{Room: c.room, Tick: c.tick, InputSeq: c.inputSeq, Snapshot: c.latest}
-		met := cond(s)
+		ok := met()
 		ch := c.changed
 		c.mu.Unlock()
-		if met {
+		if ok {
 			return nil
 		}
 		select {
@@ -601,7 +609,7 @@ func (c *Client) Wait(ctx context.Context, cond func(s State) bool) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-c.done:
-			return fmt.Errorf("client: wait: %w", c.closeCause())
+			return fmt.Errorf("client: %w", c.closeCause())
 		}
 	}
 }

@@ -502,22 +502,7 @@ func (c *Client) Leave(ctx context.Context) error {
 // fails when ctx ends or the client ends (then wrapping ErrClosed and the
 // cause, e.g. ErrLost).
 func (c *Client) WaitOnline(ctx context.Context) error {
-	for {
-		c.mu.Lock()
-		ok := c.online
-		ch := c.changed
-		c.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-c.done:
-			return fmt.Errorf("client: %w", c.closeCause())
-		}
-	}
+	return c.await(ctx, func() bool { return c.online })
 }
 
 // Ping sends an application-level ping and waits for its pong; it returns
