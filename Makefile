@@ -28,6 +28,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeClient$$' -fuzztime=$(FUZZTIME) ./netcode/
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeServer$$' -fuzztime=$(FUZZTIME) ./netcode/
 	$(GO) test -run='^$$' -fuzz='^FuzzApplyDelta$$' -fuzztime=$(FUZZTIME) ./netcode/
+	$(GO) test -run='^$$' -fuzz='^FuzzInputDecode$$' -fuzztime=$(FUZZTIME) ./room/
 
 ## bench: the arena benchmark (tickroom serve + bots, the chaos variant, the transport floor), one JSON
 ## object on stdout; sizes are ROOMS × PLAYERS, e.g. `make bench ROOMS=200`. docs/BENCHMARKS.md.
