@@ -25,7 +25,7 @@ func runChaos(t *testing.T, rooms *room.Manager, cfg bot.Config) bot.Summary {
 	var compared atomic.Int64
 	cfg.Logger = testLogger(t)
 	cfg.AfterPlay = func(ctx context.Context, n int, c *client.Client) error {
-		if err := compareWithServer(ctx, rooms, c); err != nil {
+		if err := servertest.CheckReplica(ctx, rooms, c); err != nil {
 			t.Errorf("bot %d: %v", n, err)
 			return err
 		}

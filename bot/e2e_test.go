@@ -3,8 +3,6 @@ package bot_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/tickroom/tickroom/bot"
 	"github.com/tickroom/tickroom/games/arena"
-	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/netcode/client"
 	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server/servertest"
@@ -46,39 +43,6 @@ func mustType(t *testing.T, o arena.Options) *room.Type {
 	return typ
 }
 
-// compareWithServer checks that c's replica equals the server room's
-// state at the replica's tick.
-func compareWithServer(ctx context.Context, rooms *room.Manager, c *client.Client) error {
-	got, ok := c.State(nil)
-	if !ok {
-		return errors.New("no replica")
-	}
-	r, ok := rooms.Room(got.Room)
-	if !ok {
-		return fmt.Errorf("room %s is not running", got.Room)
-	}
-	want := &netcode.Snapshot{}
-	found := false
-	var serverTick uint64
-	err := r.Do(ctx, func(rc *room.Ctx) {
-		serverTick = rc.Tick()
-		if s := rc.Snapshot(got.Tick); s != nil {
-			want.CopyFrom(s)
-			found = true
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		return fmt.Errorf("tick %d is no longer in the server's history (server at tick %d)", got.Tick, serverTick)
-	}
-	if !got.Snapshot.Equal(want) || got.Snapshot.Checksum() != want.Checksum() {
-		return fmt.Errorf("replica at tick %d differs from the server:\n%s\nserver:\n%s", got.Tick, got.Snapshot, want)
-	}
-	return nil
-}
-
 // TestEndToEnd is the acceptance test of the foundation: a real server,
 // 20 SDK bots spread over several rooms for 3 s, every frame verified,
 // and every bot's replica equal to the server's state at the same tick.
@@ -110,7 +74,7 @@ func TestEndToEnd(t *testing.T) {
 				Seed:        42,
 				Logger:      testLogger(t),
 				AfterPlay: func(ctx context.Context, n int, c *client.Client) error {
-					if err := compareWithServer(ctx, s.Rooms, c); err != nil {
+					if err := servertest.CheckReplica(ctx, s.Rooms, c); err != nil {
 						t.Errorf("bot %d: %v", n, err)
 						return err
 					}

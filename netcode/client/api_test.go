@@ -216,7 +216,7 @@ func TestJoinSeatResumesAfterKill(t *testing.T) {
 	if next := sendAndSettle(t, ctx, c, 1); next != last+1 {
 		t.Errorf("input after the resume got seq %d, want %d", next, last+1)
 	}
-	if err := compareWithServer(ctx, s.Rooms, c); err != nil {
+	if err := servertest.CheckReplica(ctx, s.Rooms, c); err != nil {
 		t.Error(err)
 	}
 	if n, conn := seats(ctx, t, s.Rooms, res.RoomID); n != 1 || conn != 1 {

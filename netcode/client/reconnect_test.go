@@ -93,37 +93,6 @@ func (e *events) await(t *testing.T, ctx context.Context, what string, cond func
 	}
 }
 
-// compareWithServer checks that c's replica equals the server room's state
-// at the replica's tick.
-func compareWithServer(ctx context.Context, rooms *room.Manager, c *client.Client) error {
-	got, ok := c.State(nil)
-	if !ok {
-		return errors.New("no replica")
-	}
-	r, ok := rooms.Room(got.Room)
-	if !ok {
-		return fmt.Errorf("room %s is not running", got.Room)
-	}
-	want := &netcode.Snapshot{}
-	found := false
-	err := r.Do(ctx, func(rc *room.Ctx) {
-		if s := rc.Snapshot(got.Tick); s != nil {
-			want.CopyFrom(s)
-			found = true
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		return fmt.Errorf("tick %d is no longer in the server's history", got.Tick)
-	}
-	if !got.Snapshot.Equal(want) || got.Snapshot.Checksum() != want.Checksum() {
-		return fmt.Errorf("replica at tick %d differs from the server:\n%s\nserver:\n%s", got.Tick, got.Snapshot, want)
-	}
-	return nil
-}
-
 // seats returns, for room id, how many seats it has and how many are
 // connected.
 func seats(ctx context.Context, t *testing.T, rooms *room.Manager, id string) (n, connected int) {
@@ -227,7 +196,7 @@ func TestKillConnectionResumesSeatReplicaAndInputs(t *testing.T) {
 	if st, _ := c.State(nil); st.Room != info.RoomID {
 		t.Errorf("room after resume %s, want %s", st.Room, info.RoomID)
 	}
-	if err := compareWithServer(ctx, s.Rooms, c); err != nil {
+	if err := servertest.CheckReplica(ctx, s.Rooms, c); err != nil {
 		t.Error(err)
 	}
 	if n, conn := seats(ctx, t, s.Rooms, info.RoomID); n != 1 || conn != 1 {
@@ -346,7 +315,7 @@ func TestReplacedConnectionDoesNotReconnect(t *testing.T) {
 	if next != last+1 {
 		t.Errorf("B's first input got seq %d, want %d", next, last+1)
 	}
-	if err := compareWithServer(ctx, s.Rooms, b); err != nil {
+	if err := servertest.CheckReplica(ctx, s.Rooms, b); err != nil {
 		t.Error(err)
 	}
 	if n, conn := seats(ctx, t, s.Rooms, info.RoomID); n != 1 || conn != 1 {
@@ -474,7 +443,7 @@ func TestSilentClientIsResumedAfterHeartbeatTimeout(t *testing.T) {
 	if err := c.Wait(ctx, func(s client.State) bool { return s.InputSeq >= last+2 }); err != nil {
 		t.Fatalf("inputs of the silence never applied: %v", err)
 	}
-	if err := compareWithServer(ctx, s.Rooms, c); err != nil {
+	if err := servertest.CheckReplica(ctx, s.Rooms, c); err != nil {
 		t.Error(err)
 	}
 }

@@ -4,6 +4,9 @@
 package servertest
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +17,8 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/tickroom/tickroom/games/arena"
 	"github.com/tickroom/tickroom/matchmaking"
+	"github.com/tickroom/tickroom/netcode"
+	"github.com/tickroom/tickroom/netcode/client"
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server"
@@ -134,4 +139,37 @@ func defaultAPI(t testing.TB, s *Server, o Options) (http.Handler, func()) {
 		t.Fatal(err)
 	}
 	return mm.Handler(), mm.Close
+}
+
+// CheckReplica reports whether c's replica equals the state its room in
+// rooms had at the replica's tick (entities, values and checksum). Call it
+// promptly: a room keeps only its recent history.
+func CheckReplica(ctx context.Context, rooms *room.Manager, c *client.Client) error {
+	got, ok := c.State(nil)
+	if !ok {
+		return errors.New("servertest: client has no replica")
+	}
+	r, ok := rooms.Room(got.Room)
+	if !ok {
+		return fmt.Errorf("servertest: room %s is not running", got.Room)
+	}
+	want := &netcode.Snapshot{}
+	found := false
+	var serverTick uint64
+	if err := r.Do(ctx, func(rc *room.Ctx) {
+		serverTick = rc.Tick()
+		if snap := rc.Snapshot(got.Tick); snap != nil {
+			want.CopyFrom(snap)
+			found = true
+		}
+	}); err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("servertest: tick %d is no longer in the server's history (server at tick %d)", got.Tick, serverTick)
+	}
+	if !got.Snapshot.Equal(want) || got.Snapshot.Checksum() != want.Checksum() {
+		return fmt.Errorf("servertest: replica at tick %d differs from the server:\n%s\nserver:\n%s", got.Tick, got.Snapshot, want)
+	}
+	return nil
 }
