@@ -337,6 +337,9 @@ type RoomInfo struct {
 	Locked   bool // by game code (a full room takes no one either)
 	Private  bool
 	Metadata map[string]string
+	Code     string // join code of a private room
+	Node     string // the owning node ("" in a single-process directory)
+	WSURL    string // the owning node's WebSocket URL ("" if unknown or this node's)
 }
 
 // Rooms lists the running rooms, sorted by ID.

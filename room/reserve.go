@@ -26,6 +26,10 @@ type Reservation struct {
 	Code      string // join code, if the room is private
 	SeatToken string
 	ExpiresAt time.Time
+	// Node owns the room; WSURL is its WebSocket URL when it is another
+	// node than the one that made the reservation ("" for this node's).
+	Node  string
+	WSURL string
 }
 
 type reservation struct {
