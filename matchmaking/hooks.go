@@ -57,7 +57,7 @@ func (s *Service) reserveSeats(r *http.Request, _ caller, body []byte) (reply, e
 			sel.Metadata = map[string]string{}
 		}
 	}
-	res, err := s.cfg.Rooms.ReserveGroup(req.Players, sel)
+	res, err := s.cfg.Rooms.ReserveGroup(r.Context(), req.Players, sel)
 	if err != nil {
 		return reply{}, err
 	}

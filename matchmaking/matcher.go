@@ -1,6 +1,7 @@
 package matchmaking
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"slices"
@@ -56,7 +57,7 @@ func (s *Service) passMode(m *Mode, now time.Time) []*match {
 
 	var made []*match
 	for _, mt := range formMatches(m, q, now) {
-		res, err := s.cfg.Rooms.ReserveGroup(mt.players(), room.Selector{Type: m.Name, Create: true, Private: true,
+		res, err := s.cfg.Rooms.ReserveGroup(context.TODO(), mt.players(), room.Selector{Type: m.Name, Create: true, Private: true,
 			Metadata: map[string]string{"teams": teamsJSON(mt)}})
 		if err != nil {
 			s.log.Warn("matchmaking: cannot seat a match; its tickets stay queued", "mode", m.Name, "players", len(mt.players()), "err", err)

@@ -1,6 +1,7 @@
 package matchmaking
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -22,15 +23,15 @@ type fakeRooms struct {
 	groups [][]player.ID
 }
 
-func (f *fakeRooms) Reserve(p player.ID, sel room.Selector) (room.Reservation, error) {
-	res, err := f.ReserveGroup([]player.ID{p}, sel)
+func (f *fakeRooms) Reserve(ctx context.Context, p player.ID, sel room.Selector) (room.Reservation, error) {
+	res, err := f.ReserveGroup(ctx, []player.ID{p}, sel)
 	if err != nil {
 		return room.Reservation{}, err
 	}
 	return res[0], nil
 }
 
-func (f *fakeRooms) ReserveGroup(players []player.ID, sel room.Selector) ([]room.Reservation, error) {
+func (f *fakeRooms) ReserveGroup(_ context.Context, players []player.ID, sel room.Selector) ([]room.Reservation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.groups = append(f.groups, slices.Clone(players))
@@ -43,8 +44,8 @@ func (f *fakeRooms) ReserveGroup(players []player.ID, sel room.Selector) ([]room
 	return out, nil
 }
 
-func (f *fakeRooms) List(string) []room.RoomInfo { return nil }
-func (f *fakeRooms) HasType(string) bool         { return true }
+func (f *fakeRooms) List(context.Context, string) ([]room.RoomInfo, error) { return nil, nil }
+func (f *fakeRooms) HasType(string) bool                                   { return true }
 
 type noTokens struct{}
 

@@ -56,7 +56,7 @@ func (s *Service) joinOrCreate(r *http.Request, c caller, body []byte) (reply, e
 	if err := s.knownMode(req.Mode); err != nil {
 		return reply{}, err
 	}
-	res, err := s.cfg.Rooms.Reserve(c.player, room.Selector{Type: req.Mode, Filters: req.Filters})
+	res, err := s.cfg.Rooms.Reserve(r.Context(), c.player, room.Selector{Type: req.Mode, Filters: req.Filters})
 	return s.reserved(r, res, err)
 }
 
@@ -80,7 +80,7 @@ func (s *Service) create(r *http.Request, c caller, body []byte) (reply, error) 
 	if meta == nil {
 		meta = map[string]string{} // not the filters' default: a created room has what it was given
 	}
-	res, err := s.cfg.Rooms.Reserve(c.player, room.Selector{Type: req.Mode, Create: true, Private: req.Private, Metadata: meta})
+	res, err := s.cfg.Rooms.Reserve(r.Context(), c.player, room.Selector{Type: req.Mode, Create: true, Private: req.Private, Metadata: meta})
 	return s.reserved(r, res, err)
 }
 
@@ -99,7 +99,7 @@ func (s *Service) join(r *http.Request, c caller, body []byte) (reply, error) {
 	if len(req.RoomID) > 64 || len(req.Code) > 16 {
 		return reply{}, badRequest("room_id is at most 64 bytes, code at most 16")
 	}
-	res, err := s.cfg.Rooms.Reserve(c.player, room.Selector{RoomID: req.RoomID, Code: strings.ToUpper(req.Code)})
+	res, err := s.cfg.Rooms.Reserve(r.Context(), c.player, room.Selector{RoomID: req.RoomID, Code: strings.ToUpper(req.Code)})
 	return s.reserved(r, res, err)
 }
 
@@ -122,7 +122,11 @@ func (s *Service) listRooms(r *http.Request, _ caller, _ []byte) (reply, error) 
 		}
 	}
 	rooms := []roomJSON{}
-	for _, info := range s.cfg.Rooms.List(mode) {
+	infos, err := s.cfg.Rooms.List(r.Context(), mode)
+	if err != nil {
+		return reply{}, err
+	}
+	for _, info := range infos {
 		if info.Private {
 			continue // List promises public rooms; a fake might not
 		}

@@ -1,6 +1,7 @@
 package matchmaking
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -25,11 +26,11 @@ import (
 // matcher.
 type Rooms interface {
 	// Reserve holds a seat for one player in the room sel picks.
-	Reserve(p player.ID, sel room.Selector) (room.Reservation, error)
+	Reserve(ctx context.Context, p player.ID, sel room.Selector) (room.Reservation, error)
 	// ReserveGroup holds one seat per player, all in one room, or none.
-	ReserveGroup(players []player.ID, sel room.Selector) ([]room.Reservation, error)
+	ReserveGroup(ctx context.Context, players []player.ID, sel room.Selector) ([]room.Reservation, error)
 	// List returns the public rooms of a type ("" for all types).
-	List(typ string) []room.RoomInfo
+	List(ctx context.Context, typ string) ([]room.RoomInfo, error)
 	// HasType reports whether typ is a room type the server runs.
 	HasType(typ string) bool
 }

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -43,8 +44,8 @@ type reservation struct {
 // a room by ID or code, or a new room). The seat counts against capacity
 // at once, so concurrent callers never overfill a room or create a second
 // one while the first has free seats.
-func (m *Manager) Reserve(p player.ID, sel Selector) (Reservation, error) {
-	res, err := m.ReserveGroup([]player.ID{p}, sel)
+func (m *Manager) Reserve(ctx context.Context, p player.ID, sel Selector) (Reservation, error) {
+	res, err := m.ReserveGroup(ctx, []player.ID{p}, sel)
 	if err != nil {
 		return Reservation{}, err
 	}
@@ -54,7 +55,7 @@ func (m *Manager) Reserve(p player.ID, sel Selector) (Reservation, error) {
 // ReserveGroup holds one seat per player, all in the same room, or none.
 // Matchmaking uses it to seat a match together; a game backend to seat a
 // chosen group (a tournament table).
-func (m *Manager) ReserveGroup(players []player.ID, sel Selector) ([]Reservation, error) {
+func (m *Manager) ReserveGroup(ctx context.Context, players []player.ID, sel Selector) ([]Reservation, error) {
 	if len(players) == 0 {
 		return nil, errors.New("room: ReserveGroup with no players")
 	}
@@ -123,7 +124,7 @@ func (m *Manager) consumeSeat(token string, p player.ID) (*roomSlot, error) {
 }
 
 // List returns the public rooms of a type (all types if typ is empty).
-func (m *Manager) List(typ string) []RoomInfo {
+func (m *Manager) List(ctx context.Context, typ string) ([]RoomInfo, error) {
 	all := m.Rooms()
 	out := all[:0]
 	for _, r := range all {
@@ -131,7 +132,7 @@ func (m *Manager) List(typ string) []RoomInfo {
 			out = append(out, r)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // HasType reports whether typ is a registered room type.

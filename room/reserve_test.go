@@ -17,7 +17,7 @@ func TestConcurrentJoinOrCreateNeverDuplicatesRooms(t *testing.T) {
 	errs := make([]error, 200)
 	for i := range 200 {
 		wg.Go(func() {
-			res[i], errs[i] = h.m.Reserve(player.ID(fmt.Sprint("p", i)), Selector{Type: "counter", Filters: map[string]string{"map": "dust"}})
+			res[i], errs[i] = h.m.Reserve(t.Context(), player.ID(fmt.Sprint("p", i)), Selector{Type: "counter", Filters: map[string]string{"map": "dust"}})
 		})
 	}
 	wg.Wait()
@@ -42,7 +42,7 @@ func TestConcurrentJoinOrCreateNeverDuplicatesRooms(t *testing.T) {
 		}
 	}
 	// A different filter never lands in those rooms.
-	other, err := h.m.Reserve("q", Selector{Type: "counter", Filters: map[string]string{"map": "nuke"}})
+	other, err := h.m.Reserve(t.Context(), "q", Selector{Type: "counter", Filters: map[string]string{"map": "nuke"}})
 	if err != nil || perRoom[other.RoomID] != 0 {
 		t.Fatalf("other filter: %+v %v, want a new room", other, err)
 	}
@@ -61,7 +61,7 @@ func TestReservationIsSingleUseOwnedAndExpires(t *testing.T) {
 			return nil
 		}
 	}
-	a, err := h.m.Reserve("a", Selector{Type: "counter"})
+	a, err := h.m.Reserve(t.Context(), "a", Selector{Type: "counter"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,18 +76,18 @@ func TestReservationIsSingleUseOwnedAndExpires(t *testing.T) {
 	}
 
 	// The room has 2 seats: a's and a reservation for b; c finds it full.
-	b, err := h.m.Reserve("b", Selector{RoomID: a.RoomID})
+	b, err := h.m.Reserve(t.Context(), "b", Selector{RoomID: a.RoomID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.m.Reserve("c", Selector{RoomID: a.RoomID}); !errors.Is(err, ErrRoomFull) {
+	if _, err := h.m.Reserve(t.Context(), "c", Selector{RoomID: a.RoomID}); !errors.Is(err, ErrRoomFull) {
 		t.Fatalf("reserved seat not counted: %v, want ErrRoomFull", err)
 	}
 	// Expiry frees b's seat.
 	h.clk.Advance(15 * time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := h.m.Reserve("c", Selector{RoomID: a.RoomID}); err == nil {
+		if _, err := h.m.Reserve(t.Context(), "c", Selector{RoomID: a.RoomID}); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -102,32 +102,41 @@ func TestReservationIsSingleUseOwnedAndExpires(t *testing.T) {
 
 func TestPrivateRoomsAreJoinedByCodeOnly(t *testing.T) {
 	h := newHarness(t, TypeConfig{Capacity: 4}, nil)
-	p, err := h.m.Reserve("host", Selector{Type: "counter", Create: true, Private: true})
+	p, err := h.m.Reserve(t.Context(), "host", Selector{Type: "counter", Create: true, Private: true})
 	if err != nil || len(p.Code) != 6 {
 		t.Fatalf("private create: %+v %v", p, err)
 	}
-	pub, _ := h.m.Reserve("x", Selector{Type: "counter"})
+	pub, _ := h.m.Reserve(t.Context(), "x", Selector{Type: "counter"})
 	if pub.RoomID == p.RoomID {
 		t.Fatal("join-or-create matched a private room")
 	}
-	for _, r := range h.m.List("counter") {
+	for _, r := range mustList(t, h.m, "counter") {
 		if r.ID == p.RoomID {
 			t.Fatal("private room listed")
 		}
 	}
-	g, err := h.m.Reserve("guest", Selector{Code: p.Code})
+	g, err := h.m.Reserve(t.Context(), "guest", Selector{Code: p.Code})
 	if err != nil || g.RoomID != p.RoomID {
 		t.Fatalf("join by code: %+v %v", g, err)
 	}
-	if _, err := h.m.Reserve("guest", Selector{Code: "ZZZZZZ"}); !errors.Is(err, ErrRoomNotFound) {
+	if _, err := h.m.Reserve(t.Context(), "guest", Selector{Code: "ZZZZZZ"}); !errors.Is(err, ErrRoomNotFound) {
 		t.Fatalf("unknown code: %v", err)
 	}
 	// A group is seated together or not at all.
-	if _, err := h.m.ReserveGroup([]player.ID{"1", "2", "3"}, Selector{Code: p.Code}); !errors.Is(err, ErrRoomFull) {
+	if _, err := h.m.ReserveGroup(t.Context(), []player.ID{"1", "2", "3"}, Selector{Code: p.Code}); !errors.Is(err, ErrRoomFull) {
 		t.Fatalf("group larger than the free seats: %v, want ErrRoomFull", err)
 	}
-	grp, err := h.m.ReserveGroup([]player.ID{"1", "2", "3"}, Selector{Type: "counter", Create: true})
+	grp, err := h.m.ReserveGroup(t.Context(), []player.ID{"1", "2", "3"}, Selector{Type: "counter", Create: true})
 	if err != nil || grp[0].RoomID != grp[2].RoomID {
 		t.Fatalf("group: %+v %v", grp, err)
 	}
+}
+
+func mustList(t *testing.T, m *Manager, typ string) []RoomInfo {
+	t.Helper()
+	out, err := m.List(t.Context(), typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

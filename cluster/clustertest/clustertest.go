@@ -23,8 +23,8 @@ import (
 
 // Backend is a Redis a test can use.
 type Backend struct {
-	Name string // "miniredis" or "redis-server"
-	URL  string // redis://127.0.0.1:port/0
+	Name string               // "miniredis" or "redis-server"
+	URL  string               // redis://127.0.0.1:port/0
 	Mini *miniredis.Miniredis // set for miniredis
 	Real *RedisServer         // set for redis-server
 }
