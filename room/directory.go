@@ -115,3 +115,18 @@ type RedirectError struct {
 }
 
 func (e *RedirectError) Error() string { return "room: the room is on another node: " + e.WSURL }
+
+// OwnedRoom is a room this node runs, as the Manager knows it: what a
+// directory re-asserts after its store lost it (a Redis restart, an outage
+// longer than the node's lease).
+type OwnedRoom struct {
+	ID       string
+	Type     string
+	Capacity int
+	Seats    int // seats taken plus joins on their way (reservations are the directory's)
+	Locked   bool
+	Private  bool
+	Code     string
+	Metadata map[string]string
+	Tokens   []string // keys of the seats' current resume tokens (PutToken)
+}

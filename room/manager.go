@@ -374,3 +374,9 @@ func (m *Manager) Close() {
 	m.cancel()
 	m.wg.Wait()
 }
+
+// Owned returns the rooms this Manager runs, for a directory to re-assert
+// them. Safe for concurrent use.
+func (m *Manager) Owned() []OwnedRoom {
+	return nil // filled in when the Manager runs on a Directory
+}
