@@ -250,7 +250,7 @@ func (s *Service) push(m *match) {
 		for _, p := range t.players {
 			res := m.res[p]
 			b := netcode.NewBuffer(128)
-			netcode.AppendMatched(b, t.id, res.RoomType, res.RoomID, res.SeatToken, uint64(res.ExpiresAt.UnixMilli()))
+			netcode.AppendMatched(b, t.id, res.RoomType, res.RoomID, res.SeatToken, uint64(res.ExpiresAt.UnixMilli()), res.WSURL)
 			s.cfg.Notify(p, b.B) // b is not reused: Notify may keep msg
 		}
 	}

@@ -156,7 +156,9 @@ func codecReencodeServer(m *ServerMessage) []byte {
 	case MsgWelcome:
 		AppendWelcome(b, m.PlayerID, m.Name)
 	case MsgMatched:
-		AppendMatched(b, m.TicketID, m.Mode, m.RoomID, m.SeatToken, m.ExpiresAt)
+		AppendMatched(b, m.TicketID, m.Mode, m.RoomID, m.SeatToken, m.ExpiresAt, m.WSURL)
+	case MsgRedirect:
+		AppendRedirect(b, m.WSURL, m.Ref)
 	case MsgJoined, MsgResumed:
 		tr := int(m.TickRate)
 		if m.TickRate > math.MaxInt64 {

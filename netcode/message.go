@@ -21,15 +21,16 @@ const (
 
 // Server → client message types (PROTOCOL §3).
 const (
-	MsgWelcome MsgType = 101
-	MsgJoined  MsgType = 102
-	MsgFrame   MsgType = 103
-	MsgError   MsgType = 104
-	MsgDirect  MsgType = 105 // "msg" server → client
-	MsgLeft    MsgType = 106
-	MsgPong    MsgType = 107
-	MsgResumed MsgType = 108
-	MsgMatched MsgType = 109
+	MsgWelcome  MsgType = 101
+	MsgJoined   MsgType = 102
+	MsgFrame    MsgType = 103
+	MsgError    MsgType = 104
+	MsgDirect   MsgType = 105 // "msg" server → client
+	MsgLeft     MsgType = 106
+	MsgPong     MsgType = 107
+	MsgResumed  MsgType = 108
+	MsgMatched  MsgType = 109
+	MsgRedirect MsgType = 110 // the request must go to another node
 )
 
 // String returns the protocol name of t ("join", "frame", ...), or "type"
@@ -66,6 +67,8 @@ func (t MsgType) String() string {
 		return "resumed"
 	case MsgMatched:
 		return "matched"
+	case MsgRedirect:
+		return "redirect"
 	}
 	return "type"
 }
@@ -104,6 +107,8 @@ const (
 	CodeResumeRejected  = "resume_rejected"
 	CodeThrottled       = "throttled"
 	CodeInternal        = "internal"
+	CodeUnavailable     = "unavailable" // the cluster's store cannot be reached: retry later
+	CodeRoomGone        = "room_gone"   // the node that ran the seat's room is gone: join again
 )
 
 // ProtocolError is the error returned for undecodable bytes. Code is a
@@ -164,9 +169,12 @@ type ServerMessage struct {
 	ResumeToken      string // joined, resumed
 	Recovered        bool   // resumed
 
-	// matched (also RoomID)
+	// matched (also RoomID, and WSURL when the room is on another node)
 	TicketID, Mode, SeatToken string
 	ExpiresAt                 uint64 // Unix milliseconds
+
+	// redirect (also Ref: the request to repeat there) and matched
+	WSURL string
 
 	// frame
 	Tick, Age, InputSeq uint64

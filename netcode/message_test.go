@@ -191,8 +191,16 @@ func codecVectors() []codecVector {
 			},
 			server: &ServerMessage{Type: MsgJoined, RoomID: "r-7", RoomType: "arena", TickRate: 20, Schema: schema, History: 64, ResumeToken: "tok-A"}},
 		{name: "matched", file: "matched.hex",
-			enc:    func(b *Buffer) { AppendMatched(b, "t-9", "arena", "r-7", "s0123abcd", 1700000015000) },
+			enc:    func(b *Buffer) { AppendMatched(b, "t-9", "arena", "r-7", "s0123abcd", 1700000015000, "") },
 			server: &ServerMessage{Type: MsgMatched, TicketID: "t-9", Mode: "arena", RoomID: "r-7", SeatToken: "s0123abcd", ExpiresAt: 1700000015000}},
+		{name: "matched on another node", file: "matched_remote.hex",
+			enc: func(b *Buffer) {
+				AppendMatched(b, "t-9", "arena", "r-7", "s0123abcd", 1700000015000, "ws://10.0.0.2:8080/ws")
+			},
+			server: &ServerMessage{Type: MsgMatched, TicketID: "t-9", Mode: "arena", RoomID: "r-7", SeatToken: "s0123abcd", ExpiresAt: 1700000015000, WSURL: "ws://10.0.0.2:8080/ws"}},
+		{name: "redirect", file: "redirect.hex",
+			enc:    func(b *Buffer) { AppendRedirect(b, "ws://10.0.0.2:8080/ws", MsgResume) },
+			server: &ServerMessage{Type: MsgRedirect, WSURL: "ws://10.0.0.2:8080/ws", Ref: MsgResume}},
 		{name: "resumed arena", file: "resumed_arena.hex",
 			enc: func(b *Buffer) {
 				AppendResumed(b, SeatInfo{RoomID: "r-7", RoomType: "arena", TickRate: 20, History: 64, Schema: schema, ResumeToken: "tok-B"}, false)
@@ -557,7 +565,8 @@ func TestDecodeServerBad(t *testing.T) {
 		{"not an array", "c0", CodeBadMessage, 0, "must be an array"},
 		{"empty array", "90", CodeBadMessage, 0, "empty array"},
 		{"client type", "91 04", CodeUnknownType, 4, "unknown message type 4"},
-		{"unknown type", "91 6e", CodeUnknownType, 110, "unknown message type 110"},
+		{"unknown type", "91 6f", CodeUnknownType, 111, "unknown message type 111"},
+		{"redirect too few", "92 6e a1 77", CodeBadMessage, MsgRedirect, "redirect: too few fields"},
 		{"welcome too few", "93 65 a1 70 a1 6e", CodeBadMessage, MsgWelcome, "welcome: too few fields"},
 		{"welcome protocol string", "94 65 a1 70 a1 6e a1 31", CodeBadMessage, MsgWelcome, "welcome: protocol must be uint"},
 		{"welcome player_id int", "94 65 01 a1 6e 01", CodeBadMessage, MsgWelcome, "welcome: player_id must be str"},

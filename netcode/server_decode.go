@@ -36,7 +36,9 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 	case MsgResumed:
 		lo, hi = 8, 8
 	case MsgMatched:
-		lo, hi = 6, 6
+		lo, hi = 6, 7
+	case MsgRedirect:
+		lo, hi = 3, 3
 	case MsgFrame:
 		lo, hi = 6, 9
 	case MsgDirect, MsgLeft:
@@ -109,6 +111,20 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		if m.ExpiresAt, ok = r.uint(); !ok {
 			return protoFieldErr(t, "expires_at must be uint")
 		}
+		if cnt > 6 {
+			if m.WSURL, err = r.serverStr(t, "ws_url"); err != nil {
+				return err
+			}
+		}
+	case MsgRedirect:
+		if m.WSURL, err = r.serverStr(t, "ws_url"); err != nil {
+			return err
+		}
+		ref, ok := r.uint()
+		if !ok || ref > 255 {
+			return protoFieldErr(t, "ref must be a uint ≤ 255")
+		}
+		m.Ref = MsgType(ref)
 	case MsgError:
 		if m.Code, err = r.serverStr(t, "code"); err != nil {
 			return err

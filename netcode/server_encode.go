@@ -122,13 +122,30 @@ func AppendEvents(b *Buffer, events []Event) {
 }
 
 // AppendMatched appends [109, ticketID, mode, roomID, seatToken, expiresAtMillis].
-func AppendMatched(b *Buffer, ticketID, mode, roomID, seatToken string, expiresAtMillis uint64) {
+func AppendMatched(b *Buffer, ticketID, mode, roomID, seatToken string, expiresAtMillis uint64, wsURL string) {
 	e := b.Enc()
-	_ = e.EncodeArrayLen(6)
+	if wsURL != "" {
+		_ = e.EncodeArrayLen(7)
+	} else {
+		_ = e.EncodeArrayLen(6)
+	}
 	_ = e.EncodeUint(uint64(MsgMatched))
 	_ = e.EncodeString(ticketID)
 	_ = e.EncodeString(mode)
 	_ = e.EncodeString(roomID)
 	_ = e.EncodeString(seatToken)
 	_ = e.EncodeUint(expiresAtMillis)
+	if wsURL != "" {
+		_ = e.EncodeString(wsURL)
+	}
+}
+
+// AppendRedirect appends redirect: the request ref (join or resume) must
+// be made again at wsURL, the node that runs the room.
+func AppendRedirect(b *Buffer, wsURL string, ref MsgType) {
+	e := b.Enc()
+	_ = e.EncodeArrayLen(3)
+	_ = e.EncodeUint(uint64(MsgRedirect))
+	_ = e.EncodeString(wsURL)
+	_ = e.EncodeUint(uint64(ref))
 }

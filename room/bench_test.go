@@ -57,10 +57,10 @@ func benchRoom(b *testing.B, n int) (*Room, []*Seat) {
 		b.Fatal(err)
 	}
 	b.Cleanup(m.Close)
-	m.mu.Lock()
-	slot, _ := m.pickLocked(Selector{Type: "movers"}, 0)
-	m.mu.Unlock()
-	r := slot.r
+	r, err := m.run(Placement{RoomID: newRoomID(), Type: "movers", Local: true}, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var seats []*Seat
 	if err := r.Do(b.Context(), func(c *Ctx) {
 		for i := range n {

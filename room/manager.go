@@ -22,6 +22,13 @@ import (
 type Config struct {
 	// Types are the room types players can join. At least one.
 	Types []*Type
+	// Directory places rooms and counts their seats; nil: an in-memory
+	// directory for this process alone (NewMemoryDirectory). A server
+	// passes cluster's, embedded or on Redis.
+	Directory Directory
+	// DirectoryTimeout bounds each directory call made for a join, resume
+	// or reservation; default 1s.
+	DirectoryTimeout time.Duration
 	// Clock drives every room's tick schedule and idle timers; nil means
 	// the real clock. Tests pass a clockwork.FakeClock to step rooms.
 	Clock clockwork.Clock
@@ -40,10 +47,13 @@ type Config struct {
 	ReservationTTL time.Duration
 }
 
-// Manager runs the rooms of one process: it creates them on demand, routes
-// joins, and disposes of rooms that stay empty. Safe for concurrent use.
+// Manager runs the rooms this process owns: it starts them when their
+// first seat is taken, routes joins and resumes to them, and disposes of
+// rooms that stay empty. Where rooms are and how many seats they have is
+// the Directory's. Safe for concurrent use.
 type Manager struct {
 	cfg   Config
+	dir   Directory
 	types map[string]*Type
 
 	// ctx is the parent of every room goroutine's context; stored because
@@ -54,24 +64,21 @@ type Manager struct {
 
 	mu     sync.Mutex // guards the fields below and every roomSlot
 	rooms  map[string]*roomSlot
-	open   map[string][]*roomSlot    // by type, in creation order
-	tokens map[tokenKey]*Seat        // current resume tokens
-	seats  map[tokenKey]*reservation // live seat reservations
-	tombs  map[tokenKey]time.Time    // resume and seat tokens that expired, and when
-	codes  map[string]*roomSlot      // join codes of private rooms
-	nrooms uint64                    // rooms ever created (seeds their rand)
+	tokens map[tokenKey]*Seat     // current resume tokens
+	tombs  map[tokenKey]time.Time // resume tokens of seats that expired, and when
+	nrooms uint64                 // rooms ever started (seeds their rand)
 	closed bool
 }
 
-// roomSlot is the Manager's bookkeeping for one room, guarded by Manager.mu.
+// roomSlot is the Manager's bookkeeping for one running room, guarded by
+// Manager.mu.
 type roomSlot struct {
-	r         *Room
-	occupancy int  // seats taken, plus joins on their way, plus live reservations
-	locked    bool // game code locked the room
-	gone      bool // disposed: takes no joins
-	private   bool // not listed, not matched; joined by ID or code
-	code      string
-	meta      map[string]string // matched by Selector.Filters; set at creation or by game code
+	r       *Room
+	seats   int  // seats taken plus joins on their way (for OwnedRoom)
+	locked  bool // game code locked the room
+	private bool
+	code    string
+	meta    map[string]string
 }
 
 // NewManager validates cfg and returns a Manager with no rooms.
@@ -91,8 +98,14 @@ func NewManager(cfg Config) (*Manager, error) {
 	if cfg.ReservationTTL == 0 {
 		cfg.ReservationTTL = 15 * time.Second
 	}
-	m := &Manager{cfg: cfg, types: map[string]*Type{}, rooms: map[string]*roomSlot{}, open: map[string][]*roomSlot{},
-		tokens: map[tokenKey]*Seat{}, tombs: map[tokenKey]time.Time{}, seats: map[tokenKey]*reservation{}, codes: map[string]*roomSlot{}}
+	if cfg.DirectoryTimeout == 0 {
+		cfg.DirectoryTimeout = time.Second
+	}
+	if cfg.Directory == nil {
+		cfg.Directory = NewMemoryDirectory(cfg.Clock)
+	}
+	m := &Manager{cfg: cfg, dir: cfg.Directory, types: map[string]*Type{}, rooms: map[string]*roomSlot{},
+		tokens: map[tokenKey]*Seat{}, tombs: map[tokenKey]time.Time{}}
 	for _, t := range cfg.Types {
 		if t == nil {
 			return nil, errors.New("room: nil Type in Config.Types")
@@ -111,8 +124,9 @@ type JoinRequest struct {
 	Player player.ID
 	Name   string
 	Conn   Conn
-	// RoomType selects an open public room of that type, or a new one,
-	// when RoomID is empty. With RoomID set, exactly that room is joined.
+	// RoomType selects an open public room of that type on this node, or
+	// a new one, when RoomID is empty. With RoomID set, exactly that room
+	// is joined.
 	RoomType string
 	RoomID   string
 	// SeatToken, if set, consumes a reservation (Reserve): the seat was
@@ -120,32 +134,76 @@ type JoinRequest struct {
 	SeatToken string
 	// Done receives the outcome exactly once: the seat, or an error
 	// (ErrUnknownType, ErrRoomNotFound, ErrRoomFull, ErrAlreadyInRoom,
-	// ErrJoinRejected, ErrClosed, ErrSeatInvalid, ErrSeatExpired). It is
-	// called on the room goroutine (or on the caller's, for errors found
-	// before reaching a room) before the client is sent `joined`; it must
-	// not block.
+	// ErrJoinRejected, ErrClosed, ErrSeatInvalid, ErrSeatExpired,
+	// ErrUnavailable, or a *RedirectError when another node runs the
+	// room). It is called on the room goroutine (or on the caller's, for
+	// errors found before reaching a room) before the client is sent
+	// `joined`; it must not block.
 	Done func(s *Seat, err error)
 }
 
-// Join routes req to a room. It never waits for the room.
+// Join routes req to a room. It waits for the directory (at most
+// Config.DirectoryTimeout), never for the room; call it from the
+// connection's goroutine, never from a room's.
 func (m *Manager) Join(req JoinRequest) {
-	var slot *roomSlot
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.DirectoryTimeout)
+	defer cancel()
+	var pl Placement
 	var err error
-	if req.SeatToken != "" {
-		slot, err = m.consumeSeat(req.SeatToken, req.Player)
-	} else {
-		m.mu.Lock()
-		slot, err = m.pickLocked(Selector{Type: req.RoomType, RoomID: req.RoomID}, 1)
-		m.mu.Unlock()
+	switch {
+	case req.SeatToken != "":
+		pl, err = m.dir.Consume(ctx, req.SeatToken, req.Player)
+	case req.RoomID != "":
+		pl, err = m.dir.Take(ctx, Selector{Type: req.RoomType, RoomID: req.RoomID}, 0)
+	default:
+		t, ok := m.types[req.RoomType]
+		if !ok {
+			err = ErrUnknownType
+			break
+		}
+		pl, err = m.dir.Take(ctx, Selector{Type: req.RoomType}, t.cfg.Capacity)
+	}
+	if err == nil && !pl.Local {
+		err = &RedirectError{WSURL: pl.WSURL}
 	}
 	if err != nil {
 		req.Done(nil, err)
 		return
 	}
-	if !slot.r.post(func() { slot.r.join(req) }) {
-		m.release(slot.r)
+	r, err := m.run(pl, 1)
+	if err != nil {
+		m.dir.Release(pl.RoomID)
+		req.Done(nil, err)
+		return
+	}
+	if !r.post(func() { r.join(req) }) {
+		m.release(r)
 		req.Done(nil, ErrClosed)
 	}
+}
+
+// run returns the running room of a placement this node owns, starting it
+// if it is not running yet, and counts seats joins on their way in.
+func (m *Manager) run(pl Placement, seats int) (*Room, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	if slot, ok := m.rooms[pl.RoomID]; ok {
+		if slot.r.closingSoon.Load() {
+			return nil, ErrRoomNotFound
+		}
+		slot.seats += seats
+		return slot.r, nil
+	}
+	t, ok := m.types[pl.Type]
+	if !ok {
+		return nil, ErrUnknownType
+	}
+	slot := &roomSlot{r: m.startLocked(t, pl.RoomID), seats: seats, private: pl.Private, code: pl.Code, meta: maps.Clone(pl.Metadata)}
+	m.rooms[pl.RoomID] = slot
+	return slot.r, nil
 }
 
 // Selector says which room seats are wanted in.
@@ -160,59 +218,6 @@ type Selector struct {
 	Metadata map[string]string
 }
 
-// pickLocked chooses (or creates) a room with n free seats for sel and
-// counts them as taken. m.mu must be held.
-func (m *Manager) pickLocked(sel Selector, n int) (*roomSlot, error) {
-	if m.closed {
-		return nil, ErrClosed
-	}
-	if sel.RoomID != "" || sel.Code != "" {
-		slot, ok := m.rooms[sel.RoomID]
-		if sel.Code != "" {
-			slot, ok = m.codes[sel.Code]
-		}
-		switch {
-		case !ok || slot.gone:
-			return nil, ErrRoomNotFound
-		case sel.Type != "" && slot.r.typ.cfg.Name != sel.Type:
-			return nil, ErrRoomNotFound
-		case slot.locked:
-			return nil, ErrRoomLocked
-		case slot.occupancy+n > slot.r.typ.cfg.Capacity:
-			return nil, ErrRoomFull
-		}
-		slot.occupancy += n
-		return slot, nil
-	}
-	t, ok := m.types[sel.Type]
-	if !ok {
-		return nil, ErrUnknownType
-	}
-	if n > t.cfg.Capacity {
-		return nil, ErrRoomFull
-	}
-	if !sel.Create {
-		for _, slot := range m.open[sel.Type] {
-			if !slot.private && !slot.locked && slot.occupancy+n <= t.cfg.Capacity && hasAll(slot.meta, sel.Filters) {
-				slot.occupancy += n
-				return slot, nil
-			}
-		}
-	}
-	meta := sel.Metadata
-	if meta == nil {
-		meta = sel.Filters
-	}
-	slot := &roomSlot{r: m.startLocked(t), occupancy: n, private: sel.Create && sel.Private, meta: maps.Clone(meta)}
-	if slot.private {
-		slot.code = m.newCodeLocked()
-		m.codes[slot.code] = slot
-	}
-	m.rooms[slot.r.id] = slot
-	m.open[sel.Type] = append(m.open[sel.Type], slot)
-	return slot, nil
-}
-
 func hasAll(meta, filters map[string]string) bool {
 	for k, v := range filters {
 		if got, ok := meta[k]; !ok || got != v {
@@ -223,10 +228,10 @@ func hasAll(meta, filters map[string]string) bool {
 }
 
 // startLocked creates a room of type t and starts its goroutine.
-func (m *Manager) startLocked(t *Type) *Room {
+func (m *Manager) startLocked(t *Type, id string) *Room {
 	m.nrooms++
 	r := &Room{
-		id:       newRoomID(),
+		id:       id,
 		typ:      t,
 		m:        m,
 		clock:    m.cfg.Clock,
@@ -258,55 +263,44 @@ func newRoomID() string {
 	return "r" + base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])[:15]
 }
 
-// release gives back one unit of a room's occupancy (a seat left or a
-// join failed).
+// release gives back one seat of a room (a seat left or a join failed).
 func (m *Manager) release(r *Room) {
 	m.mu.Lock()
-	if slot, ok := m.rooms[r.id]; ok && slot.occupancy > 0 {
-		slot.occupancy--
+	if slot, ok := m.rooms[r.id]; ok && slot.r == r && slot.seats > 0 {
+		slot.seats--
 	}
 	m.mu.Unlock()
+	m.dir.Release(r.id)
 }
 
-// tryDispose removes r from the directory if nothing occupies it, so no
-// join can reach it any more. It reports whether it did.
-func (m *Manager) tryDispose(r *Room) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	slot, ok := m.rooms[r.id]
-	if !ok {
-		return true
-	}
-	if slot.occupancy > 0 {
-		return false
-	}
-	m.forgetLocked(slot)
-	return true
+// dispose asks the directory to remove r, which is empty and idle; if it
+// does (no seat or reservation arrived meanwhile), r shuts down. Called on
+// the room goroutine; the answer comes back through r's request queue.
+func (m *Manager) dispose(r *Room) {
+	r.disposing = true
+	m.dir.Dispose(r.id, func(ok bool) {
+		if ok {
+			r.closingSoon.Store(true)
+		}
+		r.post(func() {
+			r.disposing = false
+			if ok {
+				r.closing = true
+			} else if len(r.seats) == 0 {
+				r.idleFrom = r.clock.Now() // something arrived: wait another idle timeout
+			}
+		})
+	})
 }
 
-// forget removes r from the directory unconditionally (the room is closing).
+// forget removes r from the running rooms and the directory (r is closing).
 func (m *Manager) forget(r *Room) {
 	m.mu.Lock()
-	if slot, ok := m.rooms[r.id]; ok {
-		m.forgetLocked(slot)
+	if slot, ok := m.rooms[r.id]; ok && slot.r == r {
+		delete(m.rooms, r.id)
 	}
 	m.mu.Unlock()
-}
-
-func (m *Manager) forgetLocked(slot *roomSlot) {
-	slot.gone = true
-	delete(m.rooms, slot.r.id)
-	if slot.code != "" {
-		delete(m.codes, slot.code)
-	}
-	name := slot.r.typ.cfg.Name
-	list := m.open[name]
-	for i, s := range list {
-		if s == slot {
-			m.open[name] = append(list[:i:i], list[i+1:]...)
-			break
-		}
-	}
+	m.dir.Remove(r.id)
 }
 
 func (m *Manager) setLocked(r *Room, locked bool) {
@@ -315,6 +309,7 @@ func (m *Manager) setLocked(r *Room, locked bool) {
 		slot.locked = locked
 	}
 	m.mu.Unlock()
+	m.dir.SetLocked(r.id, locked)
 }
 
 // Room returns the running room with that ID.
@@ -328,7 +323,7 @@ func (m *Manager) Room(id string) (*Room, bool) {
 	return slot.r, true
 }
 
-// RoomInfo describes a running room.
+// RoomInfo describes a room of the directory.
 type RoomInfo struct {
 	ID       string
 	Type     string
@@ -342,16 +337,12 @@ type RoomInfo struct {
 	WSURL    string // the owning node's WebSocket URL ("" if unknown or this node's)
 }
 
-// Rooms lists the running rooms, sorted by ID.
+// Rooms lists the rooms of the directory, sorted by ID (nil if it cannot
+// be reached).
 func (m *Manager) Rooms() []RoomInfo {
-	m.mu.Lock()
-	out := make([]RoomInfo, 0, len(m.rooms))
-	for _, s := range m.rooms {
-		out = append(out, RoomInfo{ID: s.r.id, Type: s.r.typ.cfg.Name, Players: s.occupancy, Capacity: s.r.typ.cfg.Capacity,
-			Locked: s.locked, Private: s.private, Metadata: maps.Clone(s.meta)})
-	}
-	m.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.DirectoryTimeout)
+	defer cancel()
+	out, _ := m.dir.List(ctx, "")
 	return out
 }
 
@@ -378,5 +369,22 @@ func (m *Manager) Close() {
 // Owned returns the rooms this Manager runs, for a directory to re-assert
 // them. Safe for concurrent use.
 func (m *Manager) Owned() []OwnedRoom {
-	return nil // filled in when the Manager runs on a Directory
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byRoom := map[string]*OwnedRoom{}
+	out := make([]OwnedRoom, 0, len(m.rooms))
+	for id, slot := range m.rooms {
+		out = append(out, OwnedRoom{ID: id, Type: slot.r.typ.cfg.Name, Capacity: slot.r.typ.cfg.Capacity, Seats: slot.seats,
+			Locked: slot.locked, Private: slot.private, Code: slot.code, Metadata: maps.Clone(slot.meta)})
+	}
+	for i := range out {
+		byRoom[out[i].ID] = &out[i]
+	}
+	for key, s := range m.tokens {
+		if o := byRoom[s.room.id]; o != nil {
+			o.Tokens = append(o.Tokens, key.String())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
 }

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"github.com/tickroom/tickroom/player"
 )
 
@@ -33,17 +32,10 @@ type Reservation struct {
 	WSURL string
 }
 
-type reservation struct {
-	slot   *roomSlot
-	player player.ID
-	key    tokenKey
-	timer  clockwork.Timer
-}
-
 // Reserve holds a seat for p in the room sel picks (join-or-create,
-// a room by ID or code, or a new room). The seat counts against capacity
-// at once, so concurrent callers never overfill a room or create a second
-// one while the first has free seats.
+// a room by ID or code, or a new room), on any node of the directory. The
+// seat counts against capacity at once, so concurrent callers never
+// overfill a room or create a second one while the first has free seats.
 func (m *Manager) Reserve(ctx context.Context, p player.ID, sel Selector) (Reservation, error) {
 	res, err := m.ReserveGroup(ctx, []player.ID{p}, sel)
 	if err != nil {
@@ -54,78 +46,73 @@ func (m *Manager) Reserve(ctx context.Context, p player.ID, sel Selector) (Reser
 
 // ReserveGroup holds one seat per player, all in the same room, or none.
 // Matchmaking uses it to seat a match together; a game backend to seat a
-// chosen group (a tournament table).
+// chosen group (a tournament table). It waits for the directory, at most
+// Config.DirectoryTimeout.
 func (m *Manager) ReserveGroup(ctx context.Context, players []player.ID, sel Selector) ([]Reservation, error) {
 	if len(players) == 0 {
 		return nil, errors.New("room: ReserveGroup with no players")
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	slot, err := m.pickLocked(sel, len(players))
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	capacity := 0
+	if sel.RoomID == "" && sel.Code == "" {
+		t, ok := m.types[sel.Type]
+		if !ok {
+			return nil, ErrUnknownType
+		}
+		capacity = t.cfg.Capacity
+		if len(players) > capacity {
+			return nil, ErrRoomFull
+		}
+	}
+	tokens := make([]string, len(players))
+	for i := range tokens {
+		tokens[i] = newSeatToken()
+	}
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.DirectoryTimeout)
+	defer cancel()
+	pl, exp, err := m.dir.Reserve(ctx, sel, capacity, players, tokens, m.cfg.ReservationTTL)
 	if err != nil {
 		return nil, err
 	}
-	exp := m.cfg.Clock.Now().Add(m.cfg.ReservationTTL)
+	if pl.Local {
+		// The room starts now (its game may lock it or set metadata at
+		// creation); a room placed on another node starts there when its
+		// first player arrives.
+		if _, err := m.run(pl, 0); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]Reservation, len(players))
 	for i, p := range players {
-		tok := newSeatToken()
-		key := keyOf(tok)
-		rv := &reservation{slot: slot, player: p, key: key}
-		rv.timer = m.cfg.Clock.AfterFunc(m.cfg.ReservationTTL, func() { m.expireSeat(key) })
-		m.seats[key] = rv
-		out[i] = Reservation{Player: p, RoomID: slot.r.id, RoomType: slot.r.typ.cfg.Name, Code: slot.code, SeatToken: tok, ExpiresAt: exp}
+		out[i] = Reservation{Player: p, RoomID: pl.RoomID, RoomType: pl.Type, Code: pl.Code, SeatToken: tokens[i], ExpiresAt: exp, Node: pl.Node}
+		if !pl.Local {
+			out[i].WSURL = pl.WSURL
+		}
 	}
 	return out, nil
 }
 
-// newSeatToken returns a random seat token ("s" + 128 bits, base32hex).
+// newSeatToken returns a random seat token ("s" + 128 bits, hex).
 func newSeatToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("s%x", b)
 }
 
-// expireSeat frees an untaken reservation.
-func (m *Manager) expireSeat(key tokenKey) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rv, ok := m.seats[key]
-	if !ok {
-		return
-	}
-	delete(m.seats, key)
-	m.tombs[key] = m.cfg.Clock.Now()
-	if rv.slot.occupancy > 0 {
-		rv.slot.occupancy--
-	}
-}
-
-// consumeSeat takes a reservation for player p: it must be p's and live.
-// The seat stays counted; the join that follows fills it.
-func (m *Manager) consumeSeat(token string, p player.ID) (*roomSlot, error) {
-	key := keyOf(token)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rv, ok := m.seats[key]
-	switch {
-	case !ok && m.tombstoned(key):
-		return nil, ErrSeatExpired
-	case !ok:
-		return nil, ErrSeatInvalid
-	case rv.player != p:
-		return nil, ErrSeatInvalid // someone else's token: it stays valid for its owner
-	}
-	delete(m.seats, key)
-	rv.timer.Stop()
-	if rv.slot.gone {
-		return nil, ErrRoomNotFound
-	}
-	return rv.slot, nil
-}
-
-// List returns the public rooms of a type (all types if typ is empty).
+// List returns the public rooms of a type (all types if typ is empty), on
+// every node of the directory.
 func (m *Manager) List(ctx context.Context, typ string) ([]RoomInfo, error) {
-	all := m.Rooms()
+	ctx, cancel := context.WithTimeout(ctx, m.cfg.DirectoryTimeout)
+	defer cancel()
+	all, err := m.dir.List(ctx, typ)
+	if err != nil {
+		return nil, err
+	}
 	out := all[:0]
 	for _, r := range all {
 		if !r.Private && (typ == "" || r.Type == typ) {
@@ -167,29 +154,17 @@ func (c *Ctx) Metadata() map[string]string {
 func (c *Ctx) SetMetadata(key, value string) {
 	m := c.r.m
 	m.mu.Lock()
-	if slot, ok := m.rooms[c.r.id]; ok {
-		slot.meta = maps.Clone(slot.meta)
-		if slot.meta == nil {
-			slot.meta = map[string]string{}
-		}
-		slot.meta[key] = value
+	slot, ok := m.rooms[c.r.id]
+	if !ok {
+		m.mu.Unlock()
+		return
 	}
+	slot.meta = maps.Clone(slot.meta)
+	if slot.meta == nil {
+		slot.meta = map[string]string{}
+	}
+	slot.meta[key] = value
+	meta := maps.Clone(slot.meta)
 	m.mu.Unlock()
-}
-
-// codeAlphabet avoids look-alike characters (0/O, 1/I/L).
-const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-
-// newCodeLocked returns an unused 6-character join code. m.mu must be held.
-func (m *Manager) newCodeLocked() string {
-	for {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		for i := range b {
-			b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
-		}
-		if _, taken := m.codes[string(b[:])]; !taken {
-			return string(b[:])
-		}
-	}
+	m.dir.SetMetadata(c.r.id, meta)
 }

@@ -1,9 +1,11 @@
 package room
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -23,6 +25,9 @@ var (
 type tokenKey [sha256.Size]byte
 
 func keyOf(token string) tokenKey { return sha256.Sum256([]byte(token)) }
+
+// String is the key in hex, as directories store it.
+func (k tokenKey) String() string { return hex.EncodeToString(k[:]) }
 
 // newToken returns a fresh resume token: 128 random bits, base64url.
 func newToken() string {
@@ -50,25 +55,42 @@ type ResumeRequest struct {
 	LastEventSeq uint64 // highest event seq the client received (0: none)
 	Conn         Conn
 	// Done receives the outcome exactly once, like JoinRequest.Done:
-	// the seat, or ErrResumeExpired, ErrResumeRejected or ErrThrottled.
+	// the seat, or ErrResumeExpired, ErrResumeRejected, ErrThrottled, a
+	// *RedirectError (another node holds the seat), ErrRoomGone (the node
+	// that held it died) or ErrUnavailable.
 	Done func(s *Seat, err error)
 }
 
-// Resume routes req to the seat its token names. It never waits for the room.
+// Resume routes req to the seat its token names. A token this node does
+// not hold is looked up in the directory (at most
+// Config.DirectoryTimeout): another node's seat is a *RedirectError. It
+// never waits for the room.
 func (m *Manager) Resume(req ResumeRequest) {
 	key := keyOf(req.Token)
 	m.mu.Lock()
 	s, ok := m.tokens[key]
 	var err error
+	unknown := false
 	switch {
 	case !ok && m.tombstoned(key):
 		err = ErrResumeExpired
 	case !ok:
-		err = ErrResumeRejected
+		err, unknown = ErrResumeRejected, true
 	case s.Player != req.Player:
 		err = ErrResumeRejected // another player's token: the seat is untouched
 	}
 	m.mu.Unlock()
+	if unknown {
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.DirectoryTimeout)
+		url, found, ferr := m.dir.FindToken(ctx, key.String())
+		cancel()
+		switch {
+		case ferr != nil:
+			err = ferr
+		case found:
+			err = &RedirectError{WSURL: url}
+		}
+	}
 	if err != nil {
 		req.Done(nil, err)
 		return
@@ -95,17 +117,23 @@ func (m *Manager) tombstoned(key tokenKey) bool {
 func (m *Manager) rotateToken(s *Seat) string {
 	tok := newToken()
 	key := keyOf(tok)
+	old := s.token
 	m.mu.Lock()
-	delete(m.tokens, s.token)
+	delete(m.tokens, old)
 	m.tokens[key] = s
 	m.mu.Unlock()
 	s.token = key
+	if old != (tokenKey{}) {
+		m.dir.DropToken(old.String())
+	}
+	m.dir.PutToken(key.String(), s.room.id)
 	return tok
 }
 
 // retireToken removes s's token; if the seat expired, the token keeps
 // answering resume_expired for a while.
 func (m *Manager) retireToken(s *Seat) {
+	m.dir.DropToken(s.token.String())
 	m.mu.Lock()
 	delete(m.tokens, s.token)
 	if s.expired {

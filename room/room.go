@@ -70,7 +70,12 @@ type Room struct {
 	kicks    []*Seat
 	idleFrom time.Time // when the room became empty (zero: not empty)
 	closing  bool
-	fan      fanout
+	// disposing: the directory has been asked to remove this idle room
+	// and has not answered yet.
+	disposing bool
+	// closingSoon: the directory removed the room; it takes no more joins.
+	closingSoon atomic.Bool
+	fan         fanout
 
 	stats roomStats
 }
@@ -302,11 +307,14 @@ func (r *Room) snapshot(tick uint64) *netcode.Snapshot {
 	return s
 }
 
+// idleExpired asks the directory to dispose of the room once it has been
+// empty for its idle timeout; the room closes when the directory agrees.
 func (r *Room) idleExpired(now time.Time) bool {
-	if len(r.seats) > 0 || r.idleFrom.IsZero() || now.Sub(r.idleFrom) < r.typ.cfg.IdleTimeout {
+	if r.disposing || len(r.seats) > 0 || r.idleFrom.IsZero() || now.Sub(r.idleFrom) < r.typ.cfg.IdleTimeout {
 		return false
 	}
-	return r.m.tryDispose(r)
+	r.m.dispose(r)
+	return false
 }
 
 // join seats a player; it runs on the room goroutine.

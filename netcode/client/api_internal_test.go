@@ -42,7 +42,7 @@ func TestHandleMatched(t *testing.T) {
 		rep:     newReplica(4),
 	}
 	b := netcode.NewBuffer(128)
-	netcode.AppendMatched(b, "t1", "arena", "r1", "s1", 1_777_636_815_123)
+	netcode.AppendMatched(b, "t1", "arena", "r1", "s1", 1_777_636_815_123, "")
 	c.handle(b.B)
 	want := Matched{TicketID: "t1", Mode: "arena", RoomID: "r1", SeatToken: "s1", ExpiresAt: time.UnixMilli(1_777_636_815_123)}
 	if len(got) != 1 || got[0] != want {
