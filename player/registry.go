@@ -13,6 +13,31 @@ const numShards = 32
 // calling Conn.Deliver. The zero value is an empty registry ready to use.
 type Registry struct {
 	shards [numShards]shard
+	// presence, if set, is told when a player gets its first live
+	// connection and loses its last; set by OnPresence before use.
+	presence func(id ID, online bool)
+}
+
+// OnPresence sets f to be called, with the player's shard lock held, when
+// a player gets its first live connection (online) and when it loses its
+// last (offline): calls for one player arrive in order. f must not block
+// nor call the Registry. Call OnPresence before the first Attach.
+func (r *Registry) OnPresence(f func(id ID, online bool)) { r.presence = f }
+
+// Online returns the players that have at least one live connection.
+func (r *Registry) Online() []ID {
+	var out []ID
+	for i := range r.shards {
+		s := &r.shards[i]
+		s.mu.RLock()
+		for id, p := range s.players {
+			if len(p.conns) > 0 {
+				out = append(out, id)
+			}
+		}
+		s.mu.RUnlock()
+	}
+	return out
 }
 
 // shard is one lock domain of a Registry.
@@ -95,6 +120,9 @@ func (r *Registry) Attach(id ID, name string, c Conn) *Player {
 	copy(conns, p.conns)
 	p.conns = append(conns, c)
 	s.conns++
+	if len(p.conns) == 1 && r.presence != nil {
+		r.presence(id, true)
+	}
 	return p
 }
 
@@ -124,6 +152,9 @@ func (r *Registry) Detach(id ID, c Conn) {
 	}
 	if len(p.conns) == 1 {
 		p.conns = nil
+		if r.presence != nil {
+			r.presence(id, false)
+		}
 	} else {
 		conns := make([]Conn, 0, len(p.conns)-1)
 		conns = append(conns, p.conns[:i]...)

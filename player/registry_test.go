@@ -389,3 +389,26 @@ func BenchmarkRegistrySendParallel(b *testing.B) {
 type atomicConn struct{ n atomic.Int64 }
 
 func (c *atomicConn) Deliver([]byte) bool { c.n.Add(1); return true }
+
+// OnPresence reports a player's first connection and its last, once each,
+// in order; Online lists who has a connection.
+func TestRegistryPresence(t *testing.T) {
+	r := NewRegistry()
+	var got []string
+	r.OnPresence(func(id ID, online bool) { got = append(got, fmt.Sprintf("%s %v", id, online)) })
+	a, b := newTestConn("a"), newTestConn("b")
+	r.Attach("p", "", a)
+	r.Attach("p", "", b)
+	if on := r.Online(); len(on) != 1 || on[0] != "p" {
+		t.Fatalf("Online() = %v, want [p]", on)
+	}
+	r.Detach("p", a)
+	r.Detach("p", b)
+	r.Detach("p", b)
+	if want := "[p true p false]"; fmt.Sprint(got) != want {
+		t.Fatalf("presence calls %v, want %s", got, want)
+	}
+	if on := r.Online(); len(on) != 0 {
+		t.Fatalf("Online() = %v after the last detach, want none", on)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	mrand "math/rand/v2"
 	"sync"
@@ -213,17 +214,39 @@ func (c *conn) dispatch(m *netcode.ClientMessage) {
 		}
 		s.Room().Leave(s)
 	case netcode.MsgMsg:
-		b := netcode.NewBuffer(16 + len(c.player) + len(m.Payload))
-		netcode.AppendDirect(b, string(c.player), m.Payload)
-		if c.s.players.Send(player.ID(m.To), b.B) == 0 {
-			c.sendError(netcode.CodePlayerOffline, "player "+quote(m.To)+" has no live connection", m.Type)
-		}
+		c.direct(player.ID(m.To), m.Payload)
 	case netcode.MsgPing:
 		b := netcode.NewBuffer(8 + len(m.Payload))
 		netcode.AppendPong(b, m.Payload)
 		c.Deliver(b.B)
 	case netcode.MsgResume:
 		c.resume(m)
+	}
+}
+
+// direct sends a direct message to every connection of player to, on
+// this node and, with a Remote, on every other node.
+func (c *conn) direct(to player.ID, payload []byte) {
+	b := netcode.NewBuffer(16 + len(c.player) + len(payload))
+	netcode.AppendDirect(b, string(c.player), payload)
+	n := c.s.players.Send(to, b.B)
+	var err error
+	if r := c.s.cfg.Remote; r != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.RemoteTimeout)
+		var nodes int
+		nodes, err = r.Send(ctx, to, b.B)
+		cancel()
+		n += nodes
+		if err != nil {
+			c.s.log.Debug("direct message to other nodes failed", "to", to, "err", err)
+		}
+	}
+	switch {
+	case n > 0:
+	case err != nil:
+		c.sendError(netcode.CodeUnavailable, "player "+quote(string(to))+" is not on this node and the cluster cannot be reached: retry later", netcode.MsgMsg)
+	default:
+		c.sendError(netcode.CodePlayerOffline, "player "+quote(string(to))+" has no live connection", netcode.MsgMsg)
 	}
 }
 
@@ -269,8 +292,7 @@ func (c *conn) resume(m *netcode.ClientMessage) {
 func (c *conn) resumed(s *room.Seat, err error) {
 	if err != nil {
 		defer c.joining.Store(false)
-		code, msg := seatError(err)
-		c.sendError(code, msg, netcode.MsgResume)
+		c.seatFailed(err, netcode.MsgResume)
 		return
 	}
 	c.joined(s, nil)
@@ -296,8 +318,7 @@ func (c *conn) join(roomType, roomID, seatToken string) {
 func (c *conn) joined(s *room.Seat, err error) {
 	defer c.joining.Store(false)
 	if err != nil {
-		code, msg := seatError(err)
-		c.sendError(code, msg, netcode.MsgJoin)
+		c.seatFailed(err, netcode.MsgJoin)
 		return
 	}
 	c.seat.Store(s)
@@ -305,6 +326,20 @@ func (c *conn) joined(s *room.Seat, err error) {
 	if c.closed.Load() && c.seat.CompareAndSwap(s, nil) {
 		s.Room().Disconnect(s, c)
 	}
+}
+
+// seatFailed answers a join or resume that got no seat: a redirect when
+// another node runs the room, else an error.
+func (c *conn) seatFailed(err error, ref netcode.MsgType) {
+	var re *room.RedirectError
+	if errors.As(err, &re) {
+		b := netcode.NewBuffer(16 + len(re.WSURL))
+		netcode.AppendRedirect(b, re.WSURL, ref)
+		c.Deliver(b.B)
+		return
+	}
+	code, msg := seatError(err)
+	c.sendError(code, msg, ref)
 }
 
 // seatError maps room errors to wire codes, in one place.
@@ -334,6 +369,10 @@ func seatError(err error) (code, msg string) {
 		return netcode.CodeJoinRejected, err.Error()
 	case errors.Is(err, room.ErrClosed):
 		return netcode.CodeRoomNotFound, "the room is closing"
+	case errors.Is(err, room.ErrRoomGone):
+		return netcode.CodeRoomGone, "the server that ran this room is gone: join again through matchmaking"
+	case errors.Is(err, room.ErrUnavailable):
+		return netcode.CodeUnavailable, "the cluster directory cannot be reached: retry later"
 	default:
 		return netcode.CodeInternal, "internal error"
 	}

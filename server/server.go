@@ -7,6 +7,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -42,6 +43,20 @@ type Config struct {
 	Metrics *Metrics
 	// API, if set, serves every other path under /v1/ (the matchmaking API).
 	API http.Handler
+	// Remote, if set, reaches the players connected to other nodes: a
+	// direct message to a player goes to its connections here and on every
+	// other node that has one (cluster.Node implements it).
+	Remote Remote
+	// RemoteTimeout bounds the wait for Remote on a connection's goroutine;
+	// default 500ms.
+	RemoteTimeout time.Duration
+}
+
+// Remote reaches players connected to other nodes.
+type Remote interface {
+	// Send delivers msg to every connection of id on the other nodes and
+	// returns how many nodes took it. It may wait on I/O, within ctx.
+	Send(ctx context.Context, id player.ID, msg []byte) (nodes int, err error)
 }
 
 // Server serves tickroom's HTTP and WebSocket endpoints. Create it with
@@ -83,6 +98,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.PingTimeout == 0 {
 		cfg.PingTimeout = 15 * time.Second
+	}
+	if cfg.RemoteTimeout == 0 {
+		cfg.RemoteTimeout = 500 * time.Millisecond
 	}
 	if cfg.PingInterval < 0 || cfg.PingTimeout <= cfg.PingInterval {
 		return nil, errors.New("server: PingTimeout must be greater than PingInterval, both positive")
