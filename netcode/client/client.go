@@ -173,6 +173,9 @@ type Matched struct {
 	RoomID    string
 	SeatToken string // single use, for this player only; never log it
 	ExpiresAt time.Time
+	// WSURL is where the room is when it is on another server of a
+	// cluster: dial it and JoinSeat there. "" means this server.
+	WSURL string
 }
 
 // State describes the replica, as returned by Client.State and seen by
@@ -219,6 +222,7 @@ type Stats struct {
 	ReconnectAttempts uint64 // dials made to reconnect
 	Resumes           uint64 // reconnections that succeeded (seat resumed, replica resynced)
 	ResumeSnapshots   uint64 // resumes resynchronised by a full snapshot (else a delta)
+	Redirects         uint64 // resumes sent on to the server that holds the seat (redirect)
 	Unrecovered       uint64 // resumes whose `recovered` was false: room events were lost
 	InputsBuffered    uint64 // inputs buffered while reconnecting or silent
 	InputsDropped     uint64 // buffered inputs dropped (buffer full) before they could be sent
@@ -274,7 +278,8 @@ type Client struct {
 	welcomed     bool      // welcome arrived on ws
 	established  bool      // the first welcome arrived: later losses may reconnect
 	connErr      error     // why ws ended (set by OnClose)
-	abort        error     // why the reader itself closed ws (resume refused, throttled)
+	abort        error     // why the reader itself closed ws (resume refused, throttled, redirected)
+	redirectTo   string    // the next reconnection dial goes here (a redirect), once
 	out          *outage   // the reconnection in progress; nil when connected
 	awaitFrame   bool      // a resumed seat waits for its resync frame (releases held inputs)
 	lastEventSeq uint64    // highest room event seq delivered in the current seat
@@ -352,6 +357,18 @@ type HTTPError struct {
 	// RetryAfter is the server's Retry-After (a 429 rate_limited says when
 	// to retry); 0 when absent.
 	RetryAfter time.Duration
+}
+
+// RedirectError answers a Join, JoinSeat or Resume whose room runs on
+// another server of the cluster (PROTOCOL §9, `redirect`): dial WSURL and
+// make the request there. Automatic resumes follow redirects by themselves.
+type RedirectError struct {
+	WSURL string
+	Ref   netcode.MsgType // the request that was redirected
+}
+
+func (e *RedirectError) Error() string {
+	return "client: " + e.Ref.String() + " redirected to " + redact(e.WSURL)
 }
 
 func (e *HTTPError) Error() string {
@@ -453,8 +470,12 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 func (c *Client) dial(ctx context.Context, timeout time.Duration) (*gws.Conn, error) {
 	cfg := &c.cfg
 	d := &ctxDialer{ctx: ctx}
+	target := cfg.URL
+	if c.redirectTo != "" {
+		target, c.redirectTo = c.redirectTo, ""
+	}
 	ws, resp, err := gws.NewClient(handler{c}, &gws.ClientOption{
-		Addr:               cfg.URL,
+		Addr:               target,
 		RequestHeader:      http.Header{"Authorization": {"Bearer " + cfg.Token}},
 		HandshakeTimeout:   timeout,
 		ReadMaxPayloadSize: MaxServerMessage,
@@ -467,13 +488,13 @@ func (c *Client) dial(ctx context.Context, timeout time.Duration) (*gws.Conn, er
 			return nil, httpError(resp)
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("client: dial %s: %w", redact(cfg.URL), ctx.Err())
+			return nil, fmt.Errorf("client: dial %s: %w", redact(target), ctx.Err())
 		}
-		return nil, fmt.Errorf("client: dial %s: %w", redact(cfg.URL), err)
+		return nil, fmt.Errorf("client: dial %s: %w", redact(target), err)
 	}
 	if canceled {
 		_ = ws.NetConn().Close()
-		return nil, fmt.Errorf("client: dial %s: %w", redact(cfg.URL), ctx.Err())
+		return nil, fmt.Errorf("client: dial %s: %w", redact(target), ctx.Err())
 	}
 	return ws, nil
 }

@@ -95,6 +95,8 @@ func (c *Client) handle(b []byte) {
 		c.onFrame(m, len(b))
 	case netcode.MsgError:
 		c.onError(&ServerError{Code: m.Code, Message: m.Message, Ref: m.Ref})
+	case netcode.MsgRedirect:
+		c.onRedirect(&RedirectError{WSURL: m.WSURL, Ref: m.Ref})
 	case netcode.MsgDirect:
 		if c.cfg.OnMessage != nil {
 			c.cfg.OnMessage(m.From, m.Payload)
@@ -105,7 +107,7 @@ func (c *Client) handle(b []byte) {
 		c.st.matched.Add(1)
 		if c.cfg.OnMatched != nil {
 			c.cfg.OnMatched(Matched{TicketID: m.TicketID, Mode: m.Mode, RoomID: m.RoomID, SeatToken: m.SeatToken,
-				ExpiresAt: time.UnixMilli(int64(min(m.ExpiresAt, math.MaxInt64)))})
+				ExpiresAt: time.UnixMilli(int64(min(m.ExpiresAt, math.MaxInt64))), WSURL: m.WSURL})
 		}
 	case netcode.MsgPong:
 		var id uint64

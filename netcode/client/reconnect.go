@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -151,6 +152,7 @@ type outage struct {
 	dialStart time.Time // the first reconnection dial
 	attempts  int
 	last      error // the latest failure
+	redirects int   // redirects followed in this outage
 	resuming  bool  // resume sent on the current attempt
 	resumed   bool  // resumed arrived: waiting for a frame that applies
 	recovered bool
@@ -402,7 +404,7 @@ func (c *Client) onAutoResumed(m *netcode.ServerMessage) {
 // the client, anything else (throttled) is retried after a backoff.
 func (c *Client) onResumeError(e *ServerError) {
 	switch e.Code {
-	case netcode.CodeResumeExpired, netcode.CodeResumeRejected:
+	case netcode.CodeResumeExpired, netcode.CodeResumeRejected, netcode.CodeRoomGone:
 		c.abort = &seatGone{e}
 	default:
 		c.abort = e
@@ -410,6 +412,40 @@ func (c *Client) onResumeError(e *ServerError) {
 	c.out.resuming = false
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	_ = c.ws.WriteClose(1000, nil)
+}
+
+// maxRedirects bounds the redirects one reconnection follows, so two
+// servers that disagree cannot bounce a client forever.
+const maxRedirects = 3
+
+// onRedirect handles `redirect`. Answering the client's own resume, the
+// next dial goes to the node that holds the seat, at once; answering an
+// explicit Join, JoinSeat or Resume, the caller gets the *RedirectError.
+func (c *Client) onRedirect(e *RedirectError) {
+	u, err := url.Parse(e.WSURL)
+	valid := err == nil && (u.Scheme == "ws" || u.Scheme == "wss") && u.Host != ""
+	if e.Ref == netcode.MsgResume && c.out != nil && c.out.resuming && !c.out.resumed {
+		c.out.resuming = false
+		c.out.redirects++
+		switch {
+		case !valid:
+			c.abort = &seatGone{&ServerError{Code: netcode.CodeBadMessage, Message: "redirect to an invalid URL", Ref: e.Ref}}
+		case c.out.redirects > maxRedirects:
+			c.abort = &seatGone{&ServerError{Code: netcode.CodeRoomGone, Message: "too many redirects", Ref: e.Ref}}
+		default:
+			c.log.Debug("client: resume redirected", "to", redact(e.WSURL))
+			c.redirectTo = e.WSURL
+			c.out.attempts = 0 // the first attempt of a backoff is immediate
+			c.abort = e
+			c.st.redirects.Add(1)
+		}
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+		_ = c.ws.WriteClose(1000, nil)
+		return
+	}
+	if (e.Ref == netcode.MsgJoin || e.Ref == netcode.MsgResume) && c.joining == nil {
+		c.failJoin(e)
+	}
 }
 
 // reconnected completes a reconnection: the replica is in sync again (or

@@ -14,7 +14,7 @@ type counters struct {
 	inputsSent, acksSent      atomic.Uint64
 
 	disconnects, reconnectAttempts, resumes, resumeSnapshots atomic.Uint64
-	unrecovered, duplicateEvents                             atomic.Uint64
+	unrecovered, duplicateEvents, redirects                  atomic.Uint64
 	inputsBuffered, inputsDropped, inputsResent              atomic.Uint64
 }
 
@@ -47,5 +47,6 @@ func (k *counters) load() Stats {
 		InputsDropped:     k.inputsDropped.Load(),
 		InputsResent:      k.inputsResent.Load(),
 		DuplicateEvents:   k.duplicateEvents.Load(),
+		Redirects:         k.redirects.Load(),
 	}
 }
