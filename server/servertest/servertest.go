@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/tickroom/tickroom/matchmaking"
 	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/netcode/client"
+	"github.com/tickroom/tickroom/node"
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server"
@@ -32,7 +31,8 @@ type Options struct {
 	Types []*room.Type
 	// NoGuestAuth turns POST /v1/auth/guest off.
 	NoGuestAuth bool
-	// Clock drives the rooms; nil: the real clock.
+	// Clock drives the rooms, reservations, leases and the matcher; nil:
+	// the real clock.
 	Clock clockwork.Clock
 	// Logger; nil: warnings and errors to the test's output.
 	Logger *slog.Logger
@@ -50,6 +50,19 @@ type Options struct {
 	Modes []matchmaking.Mode
 	// APIKey enables the backend endpoints of the default matchmaking API.
 	APIKey string
+	// Redis is the cluster's store URL; empty: an embedded miniredis of
+	// this server alone. Servers of one test sharing a Redis (and Secret)
+	// form a cluster.
+	Redis string
+	// RedisPrefix separates clusters sharing a Redis; default "tr:".
+	RedisPrefix string
+	// Secret is the token secret; nil: a random one. Nodes of a cluster
+	// share theirs.
+	Secret []byte
+	// NodeID names the node; default random.
+	NodeID string
+	// LeaseTTL shortens the node lease (cluster.Config).
+	LeaseTTL time.Duration
 }
 
 // Server is a running test server.
@@ -61,6 +74,7 @@ type Server struct {
 	Rooms   *room.Manager
 	Players *player.Registry
 	Server  *server.Server
+	Node    *node.Node
 }
 
 // New starts a server; it is closed when the test and its subtests end.
@@ -78,39 +92,41 @@ func New(t testing.TB, o Options) *Server {
 			o.Types = append(o.Types, typ)
 		}
 	}
-	s := &Server{Secret: player.RandomSecret()}
-	var err error
-	if s.Tokens, err = player.NewTokens(player.TokenConfig{Secret: s.Secret}); err != nil {
-		t.Fatal(err)
+	modes := o.Modes
+	if modes == nil {
+		for _, typ := range o.Types {
+			c := typ.Config()
+			modes = append(modes, matchmaking.Mode{Name: c.Name, MaxPlayers: c.Capacity, MinPlayers: 1, AllowPartial: true, MaxWait: time.Second})
+		}
 	}
-	if s.Rooms, err = room.NewManager(room.Config{Types: o.Types, Clock: o.Clock, Logger: o.Logger, ReservationTTL: o.ReservationTTL}); err != nil {
-		t.Fatal(err)
+	s := &Server{Secret: o.Secret}
+	if len(s.Secret) == 0 {
+		s.Secret = player.RandomSecret()
 	}
-	s.Players = player.NewRegistry()
-	// The listener exists before the API is built, so it can know the URL.
-	hs := httptest.NewUnstartedServer(nil)
-	s.URL = "http://" + hs.Listener.Addr().String()
-	s.WS = "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"
-	if o.API == nil {
-		o.API = func(s *Server) (http.Handler, func()) { return defaultAPI(t, s, o) }
+	cfg := node.Config{Secret: s.Secret, GuestAuth: !o.NoGuestAuth, Types: o.Types, Modes: modes, APIKey: o.APIKey,
+		MatchInterval: 100 * time.Millisecond, MatchRateLimit: rate.Inf, ReservationTTL: o.ReservationTTL,
+		PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, Clock: o.Clock, Logger: o.Logger,
+		Redis: o.Redis, RedisPrefix: o.RedisPrefix, NodeID: o.NodeID, LeaseTTL: o.LeaseTTL}
+	if o.API != nil {
+		cfg.API = func(n *node.Node) (http.Handler, func()) { s.fill(n); return o.API(s) }
 	}
-	api, closeAPI := o.API(s)
-	s.Server, err = server.New(server.Config{Tokens: s.Tokens, Rooms: s.Rooms, Players: s.Players, GuestAuth: !o.NoGuestAuth,
-		Logger: o.Logger, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, API: api})
+	n, err := node.New(t.Context(), cfg)
 	if err != nil {
-		closeAPI()
-		s.Rooms.Close()
 		t.Fatal(err)
 	}
-	hs.Config.Handler = s.Server.Handler()
-	hs.Start()
+	s.fill(n)
+	s.Server = n.Server
 	t.Cleanup(func() {
-		s.Server.Close()
-		closeAPI()
-		s.Rooms.Close()
-		hs.Close()
+		if err := n.Close(); err != nil {
+			t.Errorf("servertest: close: %v", err)
+		}
 	})
 	return s
+}
+
+// fill copies the node's parts that exist once the API is built.
+func (s *Server) fill(n *node.Node) {
+	s.Node, s.URL, s.WS, s.Tokens, s.Rooms, s.Players = n, n.URL, n.WS, n.Tokens, n.Rooms, n.Players
 }
 
 // Token mints a token for player id.
@@ -121,24 +137,6 @@ func (s *Server) Token(t testing.TB, id string) string {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-// defaultAPI is the matchmaking API with test-friendly queue timings.
-func defaultAPI(t testing.TB, s *Server, o Options) (http.Handler, func()) {
-	t.Helper()
-	modes := o.Modes
-	if modes == nil {
-		for _, typ := range o.Types {
-			c := typ.Config()
-			modes = append(modes, matchmaking.Mode{Name: c.Name, MaxPlayers: c.Capacity, MinPlayers: 1, AllowPartial: true, MaxWait: time.Second})
-		}
-	}
-	mm, err := matchmaking.New(matchmaking.Config{Rooms: s.Rooms, Tokens: s.Tokens, Notify: s.Players.Send, Modes: modes,
-		APIKey: o.APIKey, PublicURL: s.URL, Clock: o.Clock, Logger: o.Logger, Interval: 100 * time.Millisecond, RateLimit: rate.Inf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mm.Handler(), mm.Close
 }
 
 // CheckReplica reports whether c's replica equals the state its room in

@@ -1,0 +1,323 @@
+// Package node wires one tickroom process: player tokens, the cluster
+// membership (a Redis shared with other nodes, or an embedded miniredis),
+// the rooms, the player registry, the matchmaking API and the HTTP and
+// WebSocket server, listening on one address. `tickroom serve` and the
+// servertest package both build their servers with New, so the graph is
+// wired in one place (docs/SCALING.md).
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/tickroom/tickroom/cluster"
+	"github.com/tickroom/tickroom/matchmaking"
+	"github.com/tickroom/tickroom/player"
+	"github.com/tickroom/tickroom/room"
+	"github.com/tickroom/tickroom/server"
+	"golang.org/x/time/rate"
+)
+
+// Config configures a Node. Zero fields take the documented defaults.
+type Config struct {
+	// Addr is the HTTP listen address (WebSocket at /ws); default
+	// 127.0.0.1:0 (a free port). Listener, if set, is used instead.
+	Addr     string
+	Listener net.Listener
+	// Secret is the HS256 secret of player tokens (at least 32 bytes);
+	// nil: a random one (tokens die with the process). Every node of a
+	// cluster needs the same secret.
+	Secret   []byte
+	TokenTTL time.Duration // guest token lifetime; default 24h
+	// GuestAuth serves POST /v1/auth/guest.
+	GuestAuth bool
+	// Types are the room types; required. Every node of a cluster runs
+	// the same types.
+	Types []*room.Type
+	// Modes are the matchmaking ticket queues.
+	Modes []matchmaking.Mode
+	// Redis is the shared store: redis://[:password@]host:port/db or
+	// rediss://…; empty: an embedded miniredis for this process alone.
+	Redis string
+	// RedisPrefix prefixes every key and channel; default "tr:". Several
+	// deployments can share one Redis with different prefixes.
+	RedisPrefix string
+	// NodeID names this node in the cluster; default random.
+	NodeID string
+	// LeaseTTL: a node that stops renewing for this long is dead and its
+	// rooms leave the listings; default 10s.
+	LeaseTTL time.Duration
+	// PublicURL is the base URL clients reach this node at (http, https,
+	// ws or wss). Other nodes hand out its WebSocket URL for rooms placed
+	// here; empty: derived from the listen address.
+	PublicURL           string
+	TrustForwardedProto bool
+	// APIKey enables the matchmaking backend endpoints (16 bytes or more).
+	APIKey string
+	// MatchInterval is the time between matcher passes; default 1s.
+	MatchInterval time.Duration
+	// MatchRateLimit bounds each player's matchmaking POSTs (0: the
+	// matchmaking default; rate.Inf: none).
+	MatchRateLimit rate.Limit
+	// API, if set, builds the handler served under /v1/ instead of the
+	// matchmaking API (tests); close runs at Close.
+	API func(n *Node) (h http.Handler, close func())
+	// ReservationTTL, PingInterval and PingTimeout: see room.Config and
+	// server.Config.
+	ReservationTTL            time.Duration
+	PingInterval, PingTimeout time.Duration
+	// Metrics serves GET /metrics; Pprof serves /debug/pprof/ (never
+	// expose it publicly).
+	Metrics bool
+	Pprof   bool
+	// Clock drives rooms, reservations, leases and the matcher; nil: real.
+	Clock clockwork.Clock
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// Node is one running tickroom process.
+type Node struct {
+	URL string // http://host:port
+	WS  string // ws://host:port/ws
+
+	Tokens      *player.Tokens
+	Cluster     *cluster.Node
+	Rooms       *room.Manager
+	Players     *player.Registry
+	Matchmaking *matchmaking.Service // nil when Config.API replaced it
+	Server      *server.Server
+
+	log      *slog.Logger
+	ln       net.Listener
+	hs       *http.Server
+	served   chan struct{} // closed when the HTTP server stopped; serveErr is then set
+	serveErr error
+	closeAPI func()
+	closed   atomic.Bool
+}
+
+// New wires a node and starts serving. Close it to drain it.
+func New(ctx context.Context, cfg Config) (n *Node, err error) {
+	if len(cfg.Types) == 0 {
+		return nil, errors.New("node: Config.Types is empty")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
+	}
+	n = &Node{log: cfg.Logger, served: make(chan struct{})}
+	var cleanup []func()
+	defer func() {
+		if err != nil {
+			for i := len(cleanup) - 1; i >= 0; i-- {
+				cleanup[i]()
+			}
+		}
+	}()
+
+	secret := cfg.Secret
+	if len(secret) == 0 {
+		secret = player.RandomSecret()
+	}
+	if n.Tokens, err = player.NewTokens(player.TokenConfig{Secret: secret, TTL: cfg.TokenTTL}); err != nil {
+		return nil, fmt.Errorf("node: tokens: %w", err)
+	}
+
+	n.ln = cfg.Listener
+	if n.ln == nil {
+		addr := cfg.Addr
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		if n.ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, err
+		}
+	}
+	cleanup = append(cleanup, func() { _ = n.ln.Close() })
+	n.URL = "http://" + n.ln.Addr().String()
+	n.WS = "ws://" + n.ln.Addr().String() + "/ws"
+	wsURL, err := PublicWS(cfg.PublicURL, n.ln.Addr())
+	if err != nil {
+		return nil, err
+	}
+
+	n.Players = player.NewRegistry()
+	var rooms atomic.Pointer[room.Manager] // Owned is called by the cluster once the rooms exist
+	if n.Cluster, err = cluster.Open(ctx, cluster.Config{
+		URL: cfg.Redis, Prefix: cfg.RedisPrefix, NodeID: cfg.NodeID, WSURL: wsURL, LeaseTTL: cfg.LeaseTTL,
+		Clock: cfg.Clock, Logger: cfg.Logger.With("component", "cluster"),
+		Deliver: n.Players.Send,
+		Online:  n.Players.Online,
+		Owned: func() []room.OwnedRoom {
+			if m := rooms.Load(); m != nil {
+				return m.Owned()
+			}
+			return nil
+		},
+	}); err != nil {
+		return nil, fmt.Errorf("node: cluster: %w", err)
+	}
+	cleanup = append(cleanup, func() { _ = n.Cluster.Close() })
+	n.Players.OnPresence(func(id player.ID, online bool) {
+		if online {
+			n.Cluster.Online(id)
+		} else {
+			n.Cluster.Offline(id)
+		}
+	})
+
+	var metrics *server.Metrics
+	var onTick func(time.Duration, int64)
+	if cfg.Metrics {
+		metrics = server.NewMetrics()
+		onTick = metrics.ObserveTick
+	}
+	if n.Rooms, err = room.NewManager(room.Config{Types: cfg.Types, Directory: n.Cluster.Directory(), Clock: cfg.Clock,
+		Logger: cfg.Logger, OnTick: onTick, ReservationTTL: cfg.ReservationTTL}); err != nil {
+		return nil, err
+	}
+	rooms.Store(n.Rooms)
+	cleanup = append(cleanup, n.Rooms.Close)
+
+	var api http.Handler
+	if cfg.API != nil {
+		api, n.closeAPI = cfg.API(n)
+	} else {
+		tickets := cluster.NewTicketStore(n.Cluster.Client(), n.Cluster.Prefix(), cluster.TicketStoreConfig{Clock: cfg.Clock})
+		if n.Matchmaking, err = matchmaking.New(matchmaking.Config{
+			Rooms: n.Rooms, Tokens: n.Tokens, Notify: n.notify, Modes: cfg.Modes, Tickets: tickets,
+			APIKey: cfg.APIKey, PublicURL: cfg.PublicURL, TrustForwardedProto: cfg.TrustForwardedProto,
+			Clock: cfg.Clock, Logger: cfg.Logger.With("component", "matchmaking"), Interval: cfg.MatchInterval, RateLimit: cfg.MatchRateLimit,
+		}); err != nil {
+			return nil, fmt.Errorf("node: matchmaking: %w", err)
+		}
+		api, n.closeAPI = n.Matchmaking.Handler(), n.Matchmaking.Close
+	}
+	if n.closeAPI == nil {
+		n.closeAPI = func() {}
+	}
+	cleanup = append(cleanup, n.closeAPI)
+
+	if n.Server, err = server.New(server.Config{Tokens: n.Tokens, Rooms: n.Rooms, Players: n.Players, Logger: cfg.Logger,
+		GuestAuth: cfg.GuestAuth, Metrics: metrics, API: api, Remote: n.Cluster,
+		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout}); err != nil {
+		return nil, err
+	}
+
+	handler := n.Server.Handler()
+	if cfg.Pprof {
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		handler = mux
+	}
+	n.hs = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	go func() {
+		n.serveErr = n.hs.Serve(n.ln)
+		close(n.served)
+	}()
+	return n, nil
+}
+
+// notify pushes a message (matched) to every connection of a player, on
+// this node and the others.
+func (n *Node) notify(id player.ID, msg []byte) int {
+	k := n.Players.Send(id, msg)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	remote, err := n.Cluster.Send(ctx, id, msg)
+	if err != nil {
+		n.log.Debug("node: push to other nodes failed", "player", id, "err", err)
+	}
+	return k + remote
+}
+
+// Addr is the address the node listens on.
+func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+
+// Stopped is closed when the HTTP server has stopped (by Close, or by
+// itself: Err says why).
+func (n *Node) Stopped() <-chan struct{} { return n.served }
+
+// Err is why the HTTP server stopped; valid once Stopped is closed.
+func (n *Node) Err() error {
+	<-n.served
+	if errors.Is(n.serveErr, http.ErrServerClosed) {
+		return nil
+	}
+	return n.serveErr
+}
+
+// Close drains the node: WebSockets get 1001 (their seats enter the grace
+// window wherever they resume), HTTP requests finish (at most 5 s), the
+// matcher stops, rooms stop, and the node leaves the cluster (its rooms
+// leave the listings at once). Idempotent.
+func (n *Node) Close() error {
+	if !n.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	n.Server.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	if serr := n.Err(); err == nil {
+		err = serr
+	}
+	n.closeAPI()
+	n.Rooms.Close()
+	if cerr := n.Cluster.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// PublicWS returns the WebSocket URL clients reach a node at: public (a
+// base URL with scheme http, https, ws or wss) with scheme ws or wss and
+// "/ws" appended, or, when public is empty, ws://addr/ws.
+func PublicWS(public string, addr net.Addr) (string, error) {
+	if public == "" {
+		return "ws://" + addr.String() + "/ws", nil
+	}
+	u, err := url.Parse(public)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("node: public URL %q is not an absolute URL", public)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("node: public URL %q: scheme must be http, https, ws or wss", public)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("node: public URL %q must have no query, fragment or user", public)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
+	u.RawPath = ""
+	return u.String(), nil
+}
