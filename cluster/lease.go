@@ -1,0 +1,153 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// gcTTL is the garbage-collection TTL of node and room records: far past
+// any lease, so it never decides liveness.
+func (n *Node) gcTTL() time.Duration { return max(6*n.cfg.LeaseTTL, time.Minute) }
+
+// register writes the node hash and a fresh lease (same epoch).
+func (n *Node) register(ctx context.Context) error {
+	ctx, cancel := n.opCtx(ctx)
+	defer cancel()
+	dl := n.clock.Now().Add(n.cfg.LeaseTTL)
+	if err := scrRegister.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, n.cfg.WSURL, dl.UnixMilli(), n.gcTTL().Milliseconds())...).Err(); err != nil {
+		n.stats.redisErrors.Add(1)
+		return err
+	}
+	n.mu.Lock()
+	n.leaseUntil = dl
+	n.renewOK = true
+	n.mu.Unlock()
+	return nil
+}
+
+// renewLoop renews the lease every LeaseTTL/5 (and when kicked), on its
+// own goroutine.
+func (n *Node) renewLoop() {
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-n.tick.Chan():
+		case <-n.kick:
+		}
+		n.renew()
+	}
+}
+
+// kickRenew asks the renew loop to renew now. Never blocks.
+func (n *Node) kickRenew() {
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// renew extends the lease. A refused renewal (the lease record is gone:
+// swept, or Redis lost its data) registers again and re-asserts
+// everything; a failed one only counts — a single missed renewal hides
+// nothing, the lease runs LeaseTTL.
+func (n *Node) renew() {
+	ctx, cancel := n.opCtx(n.ctx)
+	defer cancel()
+	now := n.clock.Now()
+	dl := now.Add(n.cfg.LeaseTTL)
+	load, err := scrRenew.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, dl.UnixMilli(), n.gcTTL().Milliseconds())...).Int64()
+	if err == nil && load < 0 {
+		n.log.Warn("cluster: lease lost; registering again and re-asserting rooms")
+		err = n.register(n.ctx)
+		if err == nil {
+			n.dirty.Store(true)
+		}
+	}
+	n.mu.Lock()
+	if err != nil {
+		n.renewOK = false
+		n.healthySince = time.Time{}
+		n.mu.Unlock()
+		if n.ctx.Err() == nil {
+			n.stats.redisErrors.Add(1)
+			n.stats.renewFailed.Add(1)
+			n.log.Debug("cluster: lease renewal failed", "err", err)
+		}
+		return
+	}
+	n.renewOK = true
+	n.leaseUntil = dl
+	if n.healthySince.IsZero() {
+		n.healthySince = now
+	}
+	sweep := now.Sub(n.healthySince) >= n.cfg.LeaseTTL
+	n.mu.Unlock()
+	n.stats.renewOK.Add(1)
+	if n.dirty.Swap(false) {
+		n.requestReassert()
+	}
+	if sweep {
+		n.sweep(now)
+	}
+}
+
+// sweep removes the records of nodes whose lease deadline passed. Only a
+// node that has itself been healthy for a full lease sweeps, so a shared
+// outage gives every node the chance to renew first.
+func (n *Node) sweep(now time.Time) {
+	ctx, cancel := n.opCtx(n.ctx)
+	defer cancel()
+	dead, err := n.rdb.ZRangeByScore(ctx, n.prefix+"nodes", &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10)}).Result()
+	if err != nil {
+		n.stats.redisErrors.Add(1)
+		return
+	}
+	for _, d := range dead {
+		if d == n.id {
+			continue
+		}
+		rooms, err := scrSweep.Run(ctx, n.rdb, nil, n.prefix, now.UnixMilli(), d, (10 * time.Minute).Milliseconds()).Int64()
+		if err != nil {
+			n.stats.redisErrors.Add(1)
+			return
+		}
+		if rooms >= 0 {
+			n.stats.swept.Add(1)
+			n.log.Info("cluster: swept a dead node", "dead", d, "rooms", rooms)
+		}
+	}
+}
+
+// NodeInfo describes a live node.
+type NodeInfo struct {
+	ID       string
+	WSURL    string
+	Load     int       // seats plus live reservations, as of its last renewal
+	Deadline time.Time // lease deadline
+}
+
+// Nodes lists the live nodes (lease deadline ahead of this node's clock),
+// sorted by ID. Errors wrap room.ErrUnavailable.
+func (n *Node) Nodes(ctx context.Context) ([]NodeInfo, error) {
+	ctx, cancel := n.opCtx(ctx)
+	defer cancel()
+	res, err := scrNodes.Run(ctx, n.rdb, nil, n.args()...).Slice()
+	if err != nil {
+		return nil, n.unavailable("nodes", err)
+	}
+	if len(res)%4 != 0 {
+		return nil, fmt.Errorf("cluster: nodes: odd reply (%d)", len(res))
+	}
+	out := make([]NodeInfo, 0, len(res)/4)
+	for i := 0; i < len(res); i += 4 {
+		out = append(out, NodeInfo{ID: str(res[i]), WSURL: str(res[i+1]), Load: int(num(res[i+2])),
+			Deadline: time.UnixMilli(num(res[i+3]))})
+	}
+	sortNodes(out)
+	return out, nil
+}
