@@ -196,9 +196,8 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.API != nil {
 		api, n.closeAPI = cfg.API(n)
 	} else {
-		tickets := cluster.NewTicketStore(n.Cluster.Client(), n.Cluster.Prefix(), cluster.TicketStoreConfig{Clock: cfg.Clock})
 		if n.Matchmaking, err = matchmaking.New(matchmaking.Config{
-			Rooms: n.Rooms, Tokens: n.Tokens, Notify: n.notify, Modes: cfg.Modes, Tickets: tickets,
+			Rooms: n.Rooms, Tokens: n.Tokens, Notify: n.notify, Modes: cfg.Modes,
 			APIKey: cfg.APIKey, PublicURL: cfg.PublicURL, TrustForwardedProto: cfg.TrustForwardedProto,
 			Clock: cfg.Clock, Logger: cfg.Logger.With("component", "matchmaking"), Interval: cfg.MatchInterval, RateLimit: cfg.MatchRateLimit,
 		}); err != nil {
