@@ -57,6 +57,10 @@ type Config struct {
 	// LeaseTTL: a node that stops renewing for this long is dead and its
 	// rooms leave the listings; default 10s.
 	LeaseTTL time.Duration
+	// StoreTimeout bounds each call to the store made for a request (a
+	// join, a reservation, a listing); default 500ms, so that requests
+	// answer 503 within about a second when the store is out.
+	StoreTimeout time.Duration
 	// PublicURL is the base URL clients reach this node at (http, https,
 	// ws or wss). Other nodes hand out its WebSocket URL for rooms placed
 	// here; empty: derived from the listen address.
@@ -118,6 +122,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
 	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = 500 * time.Millisecond
+	}
 	n = &Node{log: cfg.Logger, served: make(chan struct{})}
 	var cleanup []func()
 	defer func() {
@@ -157,7 +164,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.Players = player.NewRegistry()
 	var rooms atomic.Pointer[room.Manager] // Owned is called by the cluster once the rooms exist
 	if n.Cluster, err = cluster.Open(ctx, cluster.Config{
-		URL: cfg.Redis, Prefix: cfg.RedisPrefix, NodeID: cfg.NodeID, WSURL: wsURL, LeaseTTL: cfg.LeaseTTL,
+		URL: cfg.Redis, Prefix: cfg.RedisPrefix, NodeID: cfg.NodeID, WSURL: wsURL, LeaseTTL: cfg.LeaseTTL, OpTimeout: cfg.StoreTimeout,
 		Clock: cfg.Clock, Logger: cfg.Logger.With("component", "cluster"),
 		Deliver: n.Players.Send,
 		Online:  n.Players.Online,
@@ -185,7 +192,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		metrics = server.NewMetrics()
 		onTick = metrics.ObserveTick
 	}
-	if n.Rooms, err = room.NewManager(room.Config{Types: cfg.Types, Directory: n.Cluster.Directory(), Clock: cfg.Clock,
+	if n.Rooms, err = room.NewManager(room.Config{Types: cfg.Types, Directory: n.Cluster.Directory(), DirectoryTimeout: 2 * cfg.StoreTimeout, Clock: cfg.Clock,
 		Logger: cfg.Logger, OnTick: onTick, ReservationTTL: cfg.ReservationTTL}); err != nil {
 		return nil, err
 	}
@@ -288,10 +295,21 @@ func (n *Node) Close() error {
 	}
 	n.closeAPI()
 	n.Rooms.Close()
-	if cerr := n.Cluster.Close(); err == nil {
-		err = cerr
+	if cerr := n.Cluster.Close(); cerr != nil {
+		// Its lease runs out by itself: the cluster learns of the
+		// departure a lease later than it would have.
+		n.log.Warn("node: leaving the cluster failed", "err", cerr)
 	}
 	return err
+}
+
+// Crash stops the node the way a crash looks to the rest of the cluster:
+// it does not leave, so the other nodes learn of its death only when its
+// lease runs out. Its clients are closed with 1001 as by Close. For tests
+// and drills.
+func (n *Node) Crash() error {
+	_ = n.Cluster.Abandon()
+	return n.Close()
 }
 
 // PublicWS returns the WebSocket URL clients reach a node at: public (a

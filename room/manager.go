@@ -388,3 +388,6 @@ func (m *Manager) Owned() []OwnedRoom {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
+
+// Directory returns the directory the Manager places rooms with.
+func (m *Manager) Directory() Directory { return m.dir }

@@ -59,6 +59,10 @@ type RoomInfo struct {
 	Capacity int               `json:"capacity"`
 	Locked   bool              `json:"locked"` // takes no one: locked by game code, or full
 	Metadata map[string]string `json:"metadata"`
+	// Node and WSURL name the cluster node that runs the room and where
+	// to connect to it (empty on a single server that does not say).
+	Node  string `json:"node,omitempty"`
+	WSURL string `json:"ws_url,omitempty"`
 }
 
 // TicketRequest is the body of CreateTicket.

@@ -257,6 +257,7 @@ type Client struct {
 	send sender
 
 	mu       sync.Mutex // guards the fields below
+	url      string     // where reconnections dial (Config.URL, or SetURL)
 	room     string     // current room, "" when not seated
 	token    string     // the seat's resume token
 	online   bool       // connected and, if seated, holding the seat (not reconnecting)
@@ -437,6 +438,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		changed: make(chan struct{}),
 		pings:   map[uint64]chan error{},
 		rep:     newReplica(cfg.History),
+		url:     cfg.URL,
 	}
 	c.life, c.cancel = context.WithCancel(context.Background())
 	c.send.init(c, inputs)
@@ -470,7 +472,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 func (c *Client) dial(ctx context.Context, timeout time.Duration) (*gws.Conn, error) {
 	cfg := &c.cfg
 	d := &ctxDialer{ctx: ctx}
-	target := cfg.URL
+	c.mu.Lock()
+	target := c.url
+	c.mu.Unlock()
 	if c.redirectTo != "" {
 		target, c.redirectTo = c.redirectTo, ""
 	}
@@ -497,6 +501,15 @@ func (c *Client) dial(ctx context.Context, timeout time.Duration) (*gws.Conn, er
 		return nil, fmt.Errorf("client: dial %s: %w", redact(target), ctx.Err())
 	}
 	return ws, nil
+}
+
+// SetURL changes where later reconnections dial, e.g. to a load balancer
+// in front of a cluster's servers: a reconnection that reaches a server
+// that does not hold the seat is redirected to the one that does.
+func (c *Client) SetURL(wsURL string) {
+	c.mu.Lock()
+	c.url = wsURL
+	c.mu.Unlock()
 }
 
 // PlayerID returns the player ID the server assigned (from welcome).

@@ -63,6 +63,8 @@ type Options struct {
 	NodeID string
 	// LeaseTTL shortens the node lease (cluster.Config).
 	LeaseTTL time.Duration
+	// StoreTimeout bounds each store call of a request (node.Config).
+	StoreTimeout time.Duration
 }
 
 // Server is a running test server.
@@ -106,7 +108,7 @@ func New(t testing.TB, o Options) *Server {
 	cfg := node.Config{Secret: s.Secret, GuestAuth: !o.NoGuestAuth, Types: o.Types, Modes: modes, APIKey: o.APIKey,
 		MatchInterval: 100 * time.Millisecond, MatchRateLimit: rate.Inf, ReservationTTL: o.ReservationTTL,
 		PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, Clock: o.Clock, Logger: o.Logger,
-		Redis: o.Redis, RedisPrefix: o.RedisPrefix, NodeID: o.NodeID, LeaseTTL: o.LeaseTTL}
+		Redis: o.Redis, RedisPrefix: o.RedisPrefix, NodeID: o.NodeID, LeaseTTL: o.LeaseTTL, StoreTimeout: o.StoreTimeout}
 	if o.API != nil {
 		cfg.API = func(n *node.Node) (http.Handler, func()) { s.fill(n); return o.API(s) }
 	}
