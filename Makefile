@@ -4,7 +4,7 @@ ADDR     ?= 127.0.0.1:8080
 BIN      := bin/tickroom
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet fuzz bench bench-go clean
+.PHONY: all build run test vet fuzz bench bench-go clean cluster
 
 all: build
 
@@ -14,6 +14,25 @@ build:
 ## run: the server with the demo game (arena) on $(ADDR)
 run: build
 	./$(BIN) serve --addr $(ADDR)
+
+## cluster: a local redis-server and two nodes on loopback (docs/SCALING.md); Ctrl-C stops all three.
+## Ports: CLUSTER_REDIS (Redis), CLUSTER_A and CLUSTER_B (the nodes' HTTP/WebSocket).
+CLUSTER_REDIS ?= 6390
+CLUSTER_A     ?= 127.0.0.1:8081
+CLUSTER_B     ?= 127.0.0.1:8082
+cluster: build
+	@command -v redis-server >/dev/null || { echo "redis-server not found: install the redis-server package"; exit 1; }
+	@set -e; secret=$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n'); \
+	redis-server --port $(CLUSTER_REDIS) --bind 127.0.0.1 --save '' --appendonly no --loglevel warning & r=$$!; \
+	trap 'kill $$a $$b 2>/dev/null; wait $$a $$b 2>/dev/null; kill $$r 2>/dev/null; wait $$r 2>/dev/null' INT TERM EXIT; \
+	sleep 0.3; \
+	echo "redis  redis://127.0.0.1:$(CLUSTER_REDIS)/0"; \
+	echo "node A http://$(CLUSTER_A)  (ws://$(CLUSTER_A)/ws)"; \
+	echo "node B http://$(CLUSTER_B)  (ws://$(CLUSTER_B)/ws)"; \
+	echo "try:   ./$(BIN) bot --url http://$(CLUSTER_A) --bots 40 --matchmaking quick"; \
+	./$(BIN) serve --addr $(CLUSTER_A) --node-id A --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret & a=$$!; \
+	./$(BIN) serve --addr $(CLUSTER_B) --node-id B --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret & b=$$!; \
+	wait $$a $$b
 
 ## test: vet and every test with the race detector
 test: vet

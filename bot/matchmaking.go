@@ -129,8 +129,8 @@ func (b *bot) ticketSeat(ctx context.Context, token string, mm *matchStats, rele
 }
 
 // awaitMatch waits for ticket id to be matched: the `matched` push on c,
-// or the ticket read every ticketPoll. It returns the seat token and, when
-// the match was learnt from the ticket, the reservation's ws_url.
+// or the ticket read every ticketPoll. It returns the seat token and the
+// WebSocket URL of the room's node ("" or b.ws: the one c is on).
 func (b *bot) awaitMatch(ctx context.Context, c *client.Client, token, id string, mm *matchStats) (seat, wsURL string, err error) {
 	wctx, cancel := context.WithTimeout(ctx, b.cfg.MatchTimeout)
 	defer cancel()
@@ -143,7 +143,7 @@ func (b *bot) awaitMatch(ctx context.Context, c *client.Client, token, id string
 				continue
 			}
 			mm.ticket, mm.pushed = ticketMatched, true
-			return m.SeatToken, "", nil
+			return m.SeatToken, m.WSURL, nil // WSURL: "" unless the room is on another node
 		case <-poll.C:
 			tk, err := client.GetTicket(wctx, b.cfg.URL, token, id, client.WithHTTPClient(b.hc))
 			var he *client.HTTPError
