@@ -132,10 +132,7 @@ func TestClusterPlacesNewRoomsOnTheLeastLoadedNode(t *testing.T) {
 // rooms of 10: no duplicate room while one has a free seat, none overfull.
 func TestClusterConcurrentJoinOrCreateFillsRoomsExactly(t *testing.T) {
 	forBoth(t, func(t *testing.T, b clustertest.Backend) {
-		// 200 requests at once queue on the store: under the race detector
-		// each script runs several times slower, so the requests get a
-		// generous store timeout (what is tested is placement, not speed).
-		c := newCluster(t, b, 2, 2*time.Second, func(o *servertest.Options) { o.StoreTimeout = 10 * time.Second })
+		c := newCluster(t, b, 2, 2*time.Second)
 		const n = 200
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -297,7 +294,8 @@ func TestClusterDeadNodeRoomsLeaveListings(t *testing.T) {
 // Redis returns (empty) the listing is right again.
 func TestClusterRedisOutage(t *testing.T) {
 	b := clustertest.Real(t)
-	c := newCluster(t, b, 1, 2*time.Second)
+	// The production store timeout: requests must answer promptly.
+	c := newCluster(t, b, 1, 2*time.Second, func(o *servertest.Options) { o.StoreTimeout = 500 * time.Millisecond })
 	a := c.nodes[0]
 	p := dial(t, a.WS, c.token(t, "p"), client.Config{})
 	info, err := p.Join(t.Context(), "arena", "")

@@ -63,7 +63,10 @@ type Options struct {
 	NodeID string
 	// LeaseTTL shortens the node lease (cluster.Config).
 	LeaseTTL time.Duration
-	// StoreTimeout bounds each store call of a request (node.Config).
+	// StoreTimeout bounds each store call of a request (node.Config);
+	// default 10s: tests run many servers at once under the race
+	// detector, where a script on the embedded store can take many
+	// milliseconds, and a test must not fail because the machine is slow.
 	StoreTimeout time.Duration
 }
 
@@ -100,6 +103,9 @@ func New(t testing.TB, o Options) *Server {
 			c := typ.Config()
 			modes = append(modes, matchmaking.Mode{Name: c.Name, MaxPlayers: c.Capacity, MinPlayers: 1, AllowPartial: true, MaxWait: time.Second})
 		}
+	}
+	if o.StoreTimeout == 0 {
+		o.StoreTimeout = 10 * time.Second
 	}
 	s := &Server{Secret: o.Secret}
 	if len(s.Secret) == 0 {
