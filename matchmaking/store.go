@@ -25,6 +25,7 @@ import (
 //
 // Every time (now, endedBefore) is the caller's, from its injected clock;
 // stores never read a clock and never depend on a key TTL for correctness.
+// They may keep times to the millisecond only.
 // Methods are safe for concurrent use, honour ctx's deadline, and answer
 // errors wrapping ErrUnavailable when the store cannot be reached. They
 // never return a Ticket that shares memory with the store.
