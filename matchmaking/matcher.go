@@ -95,7 +95,9 @@ func (s *Service) passMode(ctx context.Context, m *Mode, now time.Time) ([]*matc
 			}
 			commit.Tickets[i] = tr
 		}
-		stale, err := s.store.Commit(ctx, s.holder, commit, now)
+		// The store checks the lease at the time of the commit, not of the
+		// pass: seating may have taken long enough for it to lapse.
+		stale, err := s.store.Commit(ctx, s.holder, commit, s.clock.Now())
 		switch {
 		case errors.Is(err, ErrTicketLeaseLost):
 			s.log.Info("matchmaking: another matcher took the lease; this pass stops", "mode", m.Name)
