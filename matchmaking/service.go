@@ -108,9 +108,9 @@ type Service struct {
 	lim      *limiter
 	mux      *http.ServeMux
 
-	store    TicketStore
-	holder   string     // this Service's matcher lease holder ID (random)
-	passMu   sync.Mutex // serializes the passes of this Service (the matcher goroutine and RunPass)
+	store  TicketStore
+	holder string     // this Service's matcher lease holder ID (random)
+	passMu sync.Mutex // serializes the passes of this Service (the matcher goroutine and RunPass)
 
 	mu    sync.Mutex               // guards stats
 	stats map[string]*modeCounters // per mode: what this Service did

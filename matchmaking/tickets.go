@@ -27,7 +27,7 @@ const (
 // the store, owned by the goroutine that read it.
 type ticket struct {
 	id      string
-	mode    *Mode // nil if this node has no such mode (a node configured differently)
+	mode    *Mode       // nil if this node has no such mode (a node configured differently)
 	players []player.ID // the owner first
 	rating  float64
 	region  string
