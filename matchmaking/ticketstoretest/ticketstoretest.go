@@ -76,6 +76,13 @@ func (f *fixture) get(id string) matchmaking.Ticket {
 	return t
 }
 
+func (f *fixture) cancel(id string) {
+	f.t.Helper()
+	if _, _, err := f.s.Cancel(f.ctx(), id, f.clock.Now()); err != nil {
+		f.t.Fatalf("cancel %s: %v", id, err)
+	}
+}
+
 func (f *fixture) lead(holder string) bool {
 	f.t.Helper()
 	ok, err := f.s.Lead(f.ctx(), holder, f.clock.Now(), 3*time.Second)
@@ -327,10 +334,10 @@ func testExpire(t *testing.T, f *fixture) {
 
 func testRetention(t *testing.T, f *fixture) {
 	old, queued := f.create("duel", "a"), f.create("duel", "b")
-	f.s.Cancel(f.ctx(), old.ID, f.clock.Now())
+	f.cancel(old.ID)
 	f.clock.Advance(time.Minute)
 	recent := f.create("duel", "c")
-	f.s.Cancel(f.ctx(), recent.ID, f.clock.Now())
+	f.cancel(recent.ID)
 	f.clock.Advance(time.Minute)
 	if err := f.s.Forget(f.ctx(), f.clock.Now().Add(-90*time.Second)); err != nil {
 		t.Fatal(err)
