@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -372,4 +373,53 @@ func TestTicketsAnswer503WhenRedisIsGone(t *testing.T) {
 	}
 	b.Real.Start() // empty: nothing was persisted
 	A.queue("p1")
+}
+
+// A Redis that accepts connections and never answers (a stalled server, a
+// black-holed network): ticket requests still answer 503 unavailable, by
+// the store's deadlines, instead of hanging.
+func TestTicketsAnswer503WhenRedisHangs(t *testing.T) {
+	ticketLeakCheck(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Go(func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never read nor answered
+			mu.Unlock()
+		}
+	})
+	t.Cleanup(func() {
+		l.Close()
+		wg.Wait()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	b := clustertest.Backend{Name: "black-hole", URL: "redis://" + l.Addr().String() + "/0"}
+	rdb, prefix, clock, pushes := ticketSetup(t, b)
+	A := newTicketNode(t, "a", rdb, prefix, clock, pushes)
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/v1/matchmaking/tickets", `{"mode": "duel"}`},
+		{"GET", "/v1/matchmaking/tickets/t1", ""},
+		{"DELETE", "/v1/matchmaking/tickets/t1", ""},
+	} {
+		start := time.Now()
+		a := A.call(c.method, c.path, "p", c.body)
+		if a.status != http.StatusServiceUnavailable || a.Code != "unavailable" {
+			t.Fatalf("%s %s with Redis hanging: %d %q, want 503 unavailable", c.method, c.path, a.status, a.Code)
+		}
+		t.Logf("%s %s: 503 after %v", c.method, c.path, time.Since(start))
+	}
 }

@@ -90,7 +90,9 @@ type ModeStats struct {
 
 // serveStats: GET /v1/matchmaking/stats (API key or player token).
 func (s *Service) serveStats(r *http.Request, _ caller, _ []byte) (reply, error) {
-	stats, err := s.Stats(r.Context())
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	stats, err := s.Stats(ctx)
 	if err != nil {
 		return reply{}, err
 	}

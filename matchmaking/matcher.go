@@ -71,6 +71,9 @@ func (s *Service) passMode(ctx context.Context, m *Mode, now time.Time) ([]*matc
 
 	var made []*match
 	for _, mt := range formMatches(m, q, now) {
+		if err := s.renewLease(ctx); err != nil {
+			return made, err
+		}
 		rctx, cancel := context.WithTimeout(ctx, reserveTimeout)
 		res, err := s.cfg.Rooms.ReserveGroup(rctx, mt.players(), room.Selector{Type: m.Name, Create: true, Private: true,
 			Metadata: map[string]string{"teams": teamsJSON(mt)}})
@@ -100,7 +103,6 @@ func (s *Service) passMode(ctx context.Context, m *Mode, now time.Time) ([]*matc
 		stale, err := s.store.Commit(ctx, s.holder, commit, s.clock.Now())
 		switch {
 		case errors.Is(err, ErrTicketLeaseLost):
-			s.log.Info("matchmaking: another matcher took the lease; this pass stops", "mode", m.Name)
 			return made, err
 		case err != nil:
 			s.log.Warn("matchmaking: cannot commit a match; its tickets stay queued and its seats expire", "mode", m.Name, "err", err)
@@ -126,6 +128,25 @@ func (s *Service) passMode(ctx context.Context, m *Mode, now time.Time) ([]*matc
 		made = append(made, mt)
 	}
 	return made, nil
+}
+
+// renewLease renews the matcher lease during a long pass, once a third of
+// its TTL has gone since it was last taken, so that a pass seating many
+// matches keeps it. Only a pass calls it (passMu held).
+func (s *Service) renewLease(ctx context.Context) error {
+	now := s.clock.Now()
+	if now.Sub(s.leadAt) < s.cfg.LeaseTTL/3 {
+		return nil
+	}
+	lead, err := s.store.Lead(ctx, s.holder, now, s.cfg.LeaseTTL)
+	switch {
+	case err != nil:
+		return err
+	case !lead:
+		return ErrTicketLeaseLost
+	}
+	s.leadAt = now
+	return nil
 }
 
 // reserveTimeout bounds the seating of one match.

@@ -57,7 +57,9 @@ func (f *remoteRooms) HasType(typ string) bool { return typ == "arena" }
 
 type idTokens struct{}
 
-func (idTokens) Verify(tok string) (player.Claims, error) { return player.Claims{Player: player.ID(tok)}, nil }
+func (idTokens) Verify(tok string) (player.Claims, error) {
+	return player.Claims{Player: player.ID(tok)}, nil
+}
 
 // A reservation in a room of another node carries that node's ws_url,
 // listings show each room's node, and an unreachable directory is 503

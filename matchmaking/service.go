@@ -111,6 +111,7 @@ type Service struct {
 	store  TicketStore
 	holder string     // this Service's matcher lease holder ID (random)
 	passMu sync.Mutex // serializes the passes of this Service (the matcher goroutine and RunPass)
+	leadAt time.Time  // when this Service last took or renewed the lease; guarded by passMu
 
 	mu    sync.Mutex               // guards stats
 	stats map[string]*modeCounters // per mode: what this Service did
@@ -282,10 +283,12 @@ func (s *Service) pass() []*match {
 	case err != nil:
 		s.log.Warn("matchmaking: cannot take the matcher lease; no matching this pass", "err", err)
 	case lead:
+		s.leadAt = now
 		for _, name := range s.names {
 			mm, err := s.passMode(ctx, s.modes[name], now)
 			made = append(made, mm...)
 			if errors.Is(err, ErrTicketLeaseLost) {
+				s.log.Info("matchmaking: another matcher holds the lease; this pass stops", "mode", name)
 				break
 			}
 			if err != nil {

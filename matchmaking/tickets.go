@@ -136,7 +136,9 @@ func (s *Service) createTicket(r *http.Request, c caller, body []byte) (reply, e
 			return reply{}, err
 		}
 	}
-	t, err := s.enqueue(r.Context(), c.player, req.Mode, req.Rating, req.Region, req.Party)
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	t, err := s.enqueue(ctx, c.player, req.Mode, req.Rating, req.Region, req.Party)
 	if err != nil {
 		return reply{}, err
 	}
@@ -177,6 +179,10 @@ func (s *Service) enqueue(ctx context.Context, owner player.ID, mode string, rat
 	return s.fromStore(st), nil
 }
 
+// storeTimeout bounds the store calls of one request: with the store out,
+// the request is answered 503 unavailable within it.
+const storeTimeout = time.Second
+
 func newTicketID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -185,7 +191,9 @@ func newTicketID() string {
 
 // getTicket: GET /v1/matchmaking/tickets/{id}, for a member of the ticket.
 func (s *Service) getTicket(r *http.Request, c caller, _ []byte) (reply, error) {
-	st, err := s.store.Get(r.Context(), r.PathValue("id"))
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	st, err := s.store.Get(ctx, r.PathValue("id"))
 	if err != nil {
 		return reply{}, err
 	}
@@ -198,8 +206,10 @@ func (s *Service) getTicket(r *http.Request, c caller, _ []byte) (reply, error) 
 
 // cancelTicket: DELETE /v1/matchmaking/tickets/{id}, by a member of the ticket.
 func (s *Service) cancelTicket(r *http.Request, c caller, _ []byte) (reply, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
 	id := r.PathValue("id")
-	st, err := s.store.Get(r.Context(), id)
+	st, err := s.store.Get(ctx, id)
 	if err != nil {
 		return reply{}, err
 	}
@@ -209,7 +219,7 @@ func (s *Service) cancelTicket(r *http.Request, c caller, _ []byte) (reply, erro
 	now := s.clock.Now()
 	if st.Status == statusQueued {
 		var cancelled bool
-		if st, cancelled, err = s.store.Cancel(r.Context(), id, now); err != nil {
+		if st, cancelled, err = s.store.Cancel(ctx, id, now); err != nil {
 			return reply{}, err
 		}
 		if cancelled {
