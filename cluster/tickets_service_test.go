@@ -109,7 +109,7 @@ type ticketNode struct {
 
 const ticketLease = 3 * time.Second
 
-func newTicketNode(t *testing.T, name string, rdb redis.UniversalClient, prefix string, clock clockwork.Clock, pushes *ticketPushes) *ticketNode {
+func ticketStartNode(t *testing.T, name string, rdb redis.UniversalClient, prefix string, clock clockwork.Clock, pushes *ticketPushes) *ticketNode {
 	t.Helper()
 	rooms := &ticketRooms{node: name, clock: clock}
 	svc, err := matchmaking.New(matchmaking.Config{Rooms: rooms, Tokens: ticketTokens{}, Notify: pushes.notify, Clock: clock,
@@ -195,8 +195,8 @@ func TestTicketsMatchedAcrossNodes(t *testing.T) {
 	for _, b := range clustertest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			rdb, prefix, clock, pushes := ticketSetup(t, b)
-			A := newTicketNode(t, "a", rdb, prefix, clock, pushes)
-			B := newTicketNode(t, "b", rdb, prefix, clock, pushes)
+			A := ticketStartNode(t, "a", rdb, prefix, clock, pushes)
+			B := ticketStartNode(t, "b", rdb, prefix, clock, pushes)
 			ta, tb := A.queue("pa"), B.queue("pb")
 			if got := B.get(ta.ID, "pa"); got.Status != "queued" {
 				t.Fatalf("A's ticket read on B: %+v", got)
@@ -244,8 +244,8 @@ func TestTicketMatchersConcurrentNeverMatchTwice(t *testing.T) {
 	for _, b := range clustertest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			rdb, prefix, clock, pushes := ticketSetup(t, b)
-			A := newTicketNode(t, "a", rdb, prefix, clock, pushes)
-			B := newTicketNode(t, "b", rdb, prefix, clock, pushes)
+			A := ticketStartNode(t, "a", rdb, prefix, clock, pushes)
+			B := ticketStartNode(t, "b", rdb, prefix, clock, pushes)
 			var seatings atomic.Int64
 			flip := func() { // every third seating outlasts the lease
 				if seatings.Add(1)%3 == 0 {
@@ -308,8 +308,8 @@ func TestTicketMatcherDiesBeforeCommit(t *testing.T) {
 	for _, b := range clustertest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			rdb, prefix, clock, pushes := ticketSetup(t, b)
-			A := newTicketNode(t, "a", rdb, prefix, clock, pushes)
-			B := newTicketNode(t, "b", rdb, prefix, clock, pushes)
+			A := ticketStartNode(t, "a", rdb, prefix, clock, pushes)
+			B := ticketStartNode(t, "b", rdb, prefix, clock, pushes)
 			t1, t2 := A.queue("p1"), B.queue("p2")
 			A.rooms.hook = runtime.Goexit // A's matcher goroutine ends right after seating
 			done := make(chan struct{})
@@ -351,7 +351,7 @@ func TestTicketsAnswer503WhenRedisIsGone(t *testing.T) {
 	ticketLeakCheck(t)
 	b := clustertest.Real(t)
 	rdb, prefix, clock, pushes := ticketSetup(t, b)
-	A := newTicketNode(t, "a", rdb, prefix, clock, pushes)
+	A := ticketStartNode(t, "a", rdb, prefix, clock, pushes)
 	tk := A.queue("p1")
 	b.Real.Stop()
 	for _, c := range []struct{ method, path, body string }{
@@ -409,7 +409,7 @@ func TestTicketsAnswer503WhenRedisHangs(t *testing.T) {
 	})
 	b := clustertest.Backend{Name: "black-hole", URL: "redis://" + l.Addr().String() + "/0"}
 	rdb, prefix, clock, pushes := ticketSetup(t, b)
-	A := newTicketNode(t, "a", rdb, prefix, clock, pushes)
+	A := ticketStartNode(t, "a", rdb, prefix, clock, pushes)
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/v1/matchmaking/tickets", `{"mode": "duel"}`},
 		{"GET", "/v1/matchmaking/tickets/t1", ""},
