@@ -114,7 +114,7 @@ func ticketStartNode(t *testing.T, name string, rdb redis.UniversalClient, prefi
 	rooms := &ticketRooms{node: name, clock: clock}
 	svc, err := matchmaking.New(matchmaking.Config{Rooms: rooms, Tokens: ticketTokens{}, Notify: pushes.notify, Clock: clock,
 		Modes: []matchmaking.Mode{{Name: "duel", MaxPlayers: 2}}, Interval: 24 * time.Hour, LeaseTTL: ticketLease,
-		PublicURL: "http://" + name + ".example", Tickets: cluster.NewTicketStore(rdb, prefix)})
+		PublicURL: "http://" + name + ".example", Tickets: cluster.NewTicketStore(rdb, prefix, ticketTestConfig)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,8 @@ func ticketLeakCheck(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
-// ticketClient returns a command client for a backend, configured as the
-// server configures its own: no retries, deadlines from the context.
+// ticketClient returns a command client for a backend: no retries, and
+// deadlines from the context, as the server configures its own.
 func ticketClient(t *testing.T, b clustertest.Backend) redis.UniversalClient {
 	t.Helper()
 	opt, err := redis.ParseURL(b.URL)
@@ -32,13 +32,18 @@ func ticketClient(t *testing.T, b clustertest.Backend) redis.UniversalClient {
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true
 	opt.DialTimeout = 500 * time.Millisecond
-	opt.ReadTimeout = 500 * time.Millisecond
-	opt.WriteTimeout = 500 * time.Millisecond
-	opt.PoolTimeout = 600 * time.Millisecond
+	opt.ReadTimeout = 5 * time.Second // the store's own deadlines decide (ticketTestConfig)
+	opt.WriteTimeout = 5 * time.Second
+	opt.PoolTimeout = 5 * time.Second
 	c := redis.NewClient(opt)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
+
+// ticketTestConfig gives the store generous deadlines: under -race and a
+// loaded machine, miniredis runs each script in a fresh Lua state, behind
+// one lock. (Requests still answer within matchmaking's 1 s bound.)
+var ticketTestConfig = cluster.TicketConfig{Timeout: 5 * time.Second}
 
 // The store conformance suite, on miniredis and on a real redis-server.
 func TestTicketStoreConformance(t *testing.T) {
@@ -47,7 +52,7 @@ func TestTicketStoreConformance(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			c := ticketClient(t, b)
 			ticketstoretest.Run(t, func(t *testing.T) matchmaking.TicketStore {
-				return cluster.NewTicketStore(c, clustertest.Prefix(t))
+				return cluster.NewTicketStore(c, clustertest.Prefix(t), ticketTestConfig)
 			})
 		})
 	}

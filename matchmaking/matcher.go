@@ -104,8 +104,9 @@ func (s *Service) passMode(ctx context.Context, m *Mode, now time.Time) ([]*matc
 		switch {
 		case errors.Is(err, ErrTicketLeaseLost):
 			return made, err
-		case err != nil:
-			s.log.Warn("matchmaking: cannot commit a match; its tickets stay queued and its seats expire", "mode", m.Name, "err", err)
+		case err != nil && !s.committedAnyway(ctx, mt):
+			s.log.Warn("matchmaking: cannot commit a match; unless the store did, its tickets stay queued and its seats expire",
+				"mode", m.Name, "err", err)
 			continue
 		case len(stale) > 0:
 			s.log.Info("matchmaking: a match lost tickets before its commit; the others stay queued", "mode", m.Name, "stale", len(stale))
@@ -128,6 +129,18 @@ func (s *Service) passMode(ctx context.Context, m *Mode, now time.Time) ([]*matc
 		made = append(made, mt)
 	}
 	return made, nil
+}
+
+// committedAnyway reports whether a match whose Commit failed (its outcome
+// unknown) was committed after all: its first ticket holds its seats.
+func (s *Service) committedAnyway(ctx context.Context, mt *match) bool {
+	t := mt.tickets[0]
+	st, err := s.store.Get(ctx, t.id)
+	if err != nil || st.Status != statusMatched {
+		return false
+	}
+	p := t.players[0]
+	return st.Reservations[p].SeatToken == mt.res[p].SeatToken
 }
 
 // renewLease renews the matcher lease during a long pass, once a third of

@@ -51,7 +51,9 @@ type TicketStore interface {
 	// now with its team, window and members' reservations; otherwise
 	// nothing changes. stale lists the tickets that were no longer queued
 	// (nil when the match was committed); a holder without the lease gets
-	// ErrTicketLeaseLost.
+	// ErrTicketLeaseLost. Any other error leaves the outcome unknown (a
+	// deadline may pass after the store committed): the caller must not
+	// assume either, and players learn the outcome from the ticket.
 	Commit(ctx context.Context, holder string, m TicketMatch, now time.Time) (stale []string, err error)
 	// Forget deletes the tickets that ended before endedBefore (retention).
 	Forget(ctx context.Context, endedBefore time.Time) error
