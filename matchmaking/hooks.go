@@ -1,6 +1,7 @@
 package matchmaking
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"time"
@@ -61,11 +62,10 @@ func (s *Service) reserveSeats(r *http.Request, _ caller, body []byte) (reply, e
 	if err != nil {
 		return reply{}, err
 	}
-	ws := s.wsURL(r)
 	out := make([]playerReservationJSON, len(res))
 	until := time.Time{}
 	for i, rv := range res {
-		out[i] = playerReservationJSON{PlayerID: rv.Player, reservationJSON: toJSON(rv, ws)}
+		out[i] = playerReservationJSON{PlayerID: rv.Player, reservationJSON: s.resJSON(r, rv)}
 		until = rv.ExpiresAt
 	}
 	return reply{status: http.StatusOK, v: struct {
@@ -89,34 +89,43 @@ type ModeStats struct {
 }
 
 // serveStats: GET /v1/matchmaking/stats (API key or player token).
-func (s *Service) serveStats(_ *http.Request, _ caller, _ []byte) (reply, error) {
+func (s *Service) serveStats(r *http.Request, _ caller, _ []byte) (reply, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	stats, err := s.Stats(ctx)
+	if err != nil {
+		return reply{}, err
+	}
 	return reply{status: http.StatusOK, v: struct {
 		Modes []ModeStats `json:"modes"`
-	}{s.Stats()}}, nil
+	}{stats}}, nil
 }
 
-// Stats returns the queue statistics of every ticket mode, sorted by mode.
-func (s *Service) Stats() []ModeStats {
+// Stats returns the queue statistics of every ticket mode, sorted by mode:
+// the waiting tickets as the store has them, and the counters of what
+// this Service did (its matcher's matches and expiries, its cancels).
+func (s *Service) Stats(ctx context.Context) ([]ModeStats, error) {
 	now := s.clock.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := make([]ModeStats, 0, len(s.names))
 	for _, name := range s.names {
+		queued, err := s.store.Queued(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
 		st := s.stats[name]
 		ms := ModeStats{Mode: name, MedianWaitMS: st.medianWait().Milliseconds(), MatchesMade: st.matches,
 			PlayersMatched: st.playersMatched, TicketsExpired: st.expired, TicketsCancelled: st.cancelled}
 		if st.matches > 0 {
 			ms.AvgRatingSpread = st.spreadSum / float64(st.matches)
 		}
-		for _, t := range s.queues[name] {
-			if t.status != statusQueued {
-				continue
-			}
+		s.mu.Unlock()
+		for _, t := range queued {
 			ms.TicketsWaiting++
-			ms.PlayersWaiting += len(t.players)
-			ms.OldestWaitMS = max(ms.OldestWaitMS, now.Sub(t.created).Milliseconds())
+			ms.PlayersWaiting += len(t.Players)
+			ms.OldestWaitMS = max(ms.OldestWaitMS, now.Sub(t.Created).Milliseconds())
 		}
 		out = append(out, ms)
 	}
-	return out
+	return out, nil
 }

@@ -130,7 +130,7 @@ func (s *Service) handle(e endpoint) http.Handler {
 			switch {
 			case err != nil:
 				ae, _ := errorFor(err)
-				jsonapi.WriteError(w, ae)
+				writeError(w, ae)
 				return
 			case !owner:
 				w.Header().Set("Idempotent-Replayed", "true")
@@ -147,7 +147,10 @@ func (s *Service) handle(e endpoint) http.Handler {
 			if !expected {
 				s.log.Error("matchmaking request failed", "path", r.URL.Path, "err", err)
 			}
-			jsonapi.WriteError(w, ae)
+			if ae == errUnavailable {
+				s.log.Warn("matchmaking: store unavailable", "path", r.URL.Path, "err", err)
+			}
+			writeError(w, ae)
 			return
 		}
 		b, err := json.Marshal(rep.v)

@@ -3,6 +3,7 @@ package matchmaking
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 	"time"
@@ -36,42 +37,85 @@ func (m *match) players() []player.ID {
 	return out
 }
 
-// passMode is one matcher pass over a mode: it expires old tickets, forms
-// matches (formMatches) and seats each in a new private room. A match whose
-// seats cannot be reserved leaves its tickets queued for the next pass.
-// s.mu must be held.
-func (s *Service) passMode(m *Mode, now time.Time) []*match {
-	st := s.stats[m.Name]
-	q := s.queues[m.Name][:0]
-	for _, t := range s.queues[m.Name] {
-		if t.status == statusQueued && now.Sub(t.created) >= m.TicketTTL {
-			s.endLocked(t, statusExpired, now)
-			st.expired++
-		}
-		if t.status == statusQueued {
-			q = append(q, t)
-		}
+// passMode is one matcher pass over a mode: it reads the mode's queued
+// tickets from the store, expires old ones, forms matches (formMatches),
+// seats each in a new private room and commits it to the store. A match
+// whose seats cannot be reserved, or that the store refuses (a ticket was
+// cancelled or matched meanwhile), leaves its tickets as they are; its
+// reservations, if any, simply expire. It returns ErrTicketLeaseLost when
+// another matcher took the lease: the pass must stop. No lock is held
+// while it waits on the store or the rooms.
+func (s *Service) passMode(ctx context.Context, m *Mode, now time.Time) ([]*match, error) {
+	stored, err := s.store.Queued(ctx, m.Name)
+	if err != nil {
+		return nil, err
 	}
-	clear(s.queues[m.Name][len(q):])
-	s.queues[m.Name] = q
+	var old []string
+	q := make([]*ticket, 0, len(stored))
+	for _, st := range stored {
+		if now.Sub(st.Created) >= m.TicketTTL {
+			old = append(old, st.ID)
+			continue
+		}
+		q = append(q, s.fromStore(st))
+	}
+	if len(old) > 0 {
+		expired, err := s.store.Expire(ctx, old, now)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.stats[m.Name].expired += len(expired)
+		s.mu.Unlock()
+	}
 
 	var made []*match
 	for _, mt := range formMatches(m, q, now) {
-		res, err := s.cfg.Rooms.ReserveGroup(context.TODO(), mt.players(), room.Selector{Type: m.Name, Create: true, Private: true,
+		if err := s.renewLease(ctx); err != nil {
+			return made, err
+		}
+		rctx, cancel := context.WithTimeout(ctx, reserveTimeout)
+		res, err := s.cfg.Rooms.ReserveGroup(rctx, mt.players(), room.Selector{Type: m.Name, Create: true, Private: true,
 			Metadata: map[string]string{"teams": teamsJSON(mt)}})
+		cancel()
 		if err != nil {
 			s.log.Warn("matchmaking: cannot seat a match; its tickets stay queued", "mode", m.Name, "players", len(mt.players()), "err", err)
 			continue
 		}
 		mt.res = make(map[player.ID]room.Reservation, len(res))
 		for _, r := range res {
+			if r.WSURL == "" {
+				r.WSURL = s.nodeWS // "" in a single node without a PublicURL: derived per request, as for quick match
+			}
 			mt.res[r.Player] = r
 			mt.roomID = r.RoomID
 		}
+		commit := TicketMatch{Mode: m.Name, Tickets: make([]TicketResult, len(mt.tickets))}
 		for i, t := range mt.tickets {
-			s.endLocked(t, statusMatched, now)
-			t.window = mt.window
-			t.team = mt.teams[i]
+			tr := TicketResult{ID: t.id, Team: mt.teams[i], Window: mt.window}
+			for _, p := range t.players {
+				tr.Reservations = append(tr.Reservations, mt.res[p])
+			}
+			commit.Tickets[i] = tr
+		}
+		// The store checks the lease at the time of the commit, not of the
+		// pass: seating may have taken long enough for it to lapse.
+		stale, err := s.store.Commit(ctx, s.holder, commit, s.clock.Now())
+		switch {
+		case errors.Is(err, ErrTicketLeaseLost):
+			return made, err
+		case err != nil && !s.committedAnyway(ctx, mt):
+			s.log.Warn("matchmaking: cannot commit a match; unless the store did, its tickets stay queued and its seats expire",
+				"mode", m.Name, "err", err)
+			continue
+		case len(stale) > 0:
+			s.log.Info("matchmaking: a match lost tickets before its commit; the others stay queued", "mode", m.Name, "stale", len(stale))
+			continue
+		}
+		s.mu.Lock()
+		st := s.stats[m.Name]
+		for i, t := range mt.tickets {
+			t.status, t.ended, t.window, t.team = statusMatched, now, mt.window, mt.teams[i]
 			t.res = make(map[player.ID]room.Reservation, len(t.players))
 			for _, p := range t.players {
 				t.res[p] = mt.res[p]
@@ -81,10 +125,45 @@ func (s *Service) passMode(m *Mode, now time.Time) []*match {
 		}
 		st.matches++
 		st.spreadSum += mt.spread
+		s.mu.Unlock()
 		made = append(made, mt)
 	}
-	return made
+	return made, nil
 }
+
+// committedAnyway reports whether a match whose Commit failed (its outcome
+// unknown) was committed after all: its first ticket holds its seats.
+func (s *Service) committedAnyway(ctx context.Context, mt *match) bool {
+	t := mt.tickets[0]
+	st, err := s.store.Get(ctx, t.id)
+	if err != nil || st.Status != statusMatched {
+		return false
+	}
+	p := t.players[0]
+	return st.Reservations[p].SeatToken == mt.res[p].SeatToken
+}
+
+// renewLease renews the matcher lease during a long pass, once a third of
+// its TTL has gone since it was last taken, so that a pass seating many
+// matches keeps it. Only a pass calls it (passMu held).
+func (s *Service) renewLease(ctx context.Context) error {
+	now := s.clock.Now()
+	if now.Sub(s.leadAt) < s.cfg.LeaseTTL/3 {
+		return nil
+	}
+	lead, err := s.store.Lead(ctx, s.holder, now, s.cfg.LeaseTTL)
+	switch {
+	case err != nil:
+		return err
+	case !lead:
+		return ErrTicketLeaseLost
+	}
+	s.leadAt = now
+	return nil
+}
+
+// reserveTimeout bounds the seating of one match.
+const reserveTimeout = 2 * time.Second
 
 // teamsJSON is the room metadata "teams": a JSON array of each team's player IDs.
 func teamsJSON(mt *match) string {

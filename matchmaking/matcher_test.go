@@ -68,6 +68,22 @@ func newMatcherService(t testing.TB, m Mode) (*Service, *fakeRooms, *clockwork.F
 
 func rating(r float64) *float64 { return &r }
 
+// reload reads a ticket again from the Service's store (a *ticket is a
+// snapshot).
+func reload(t testing.TB, s *Service, tk *ticket) *ticket {
+	t.Helper()
+	st, err := s.store.Get(t.Context(), tk.id)
+	if err != nil {
+		t.Fatalf("ticket %s: %v", tk.id, err)
+	}
+	return s.fromStore(st)
+}
+
+// hasTicket reports whether m holds the ticket tk.
+func hasTicket(m *match, tk *ticket) bool {
+	return slices.ContainsFunc(m.tickets, func(x *ticket) bool { return x.id == tk.id })
+}
+
 // qualityMode is a 3v3 mode with parties of up to 3.
 var qualityMode = Mode{Name: "3v3", MaxPlayers: 6, Teams: 2, MinPlayers: 4, AllowPartial: true,
 	Window: Window{Start: 50, GrowthPerSecond: 10, Max: 400}, MaxWait: 30 * time.Second, TicketTTL: 60 * time.Second}
@@ -105,7 +121,7 @@ func simulate(t testing.TB, seed uint64) simulation {
 				party = append(party, player.ID(fmt.Sprint("p", next+i)))
 			}
 			next += size
-			tk, err := s.enqueue(owner, qualityMode.Name, rating(1500+300*rng.NormFloat64()), "", party)
+			tk, err := s.enqueue(t.Context(), owner, qualityMode.Name, rating(1500+300*rng.NormFloat64()), "", party)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +129,12 @@ func simulate(t testing.TB, seed uint64) simulation {
 		}
 		clock.Advance(time.Second)
 		sim.matches = append(sim.matches, s.pass()...)
-		if len(sim.tickets) == 1000 && s.Stats()[0].TicketsWaiting == 0 {
+		if st, err := s.Stats(t.Context()); err != nil {
+			t.Fatal(err)
+		} else if len(sim.tickets) == 1000 && st[0].TicketsWaiting == 0 {
+			for i, tk := range sim.tickets {
+				sim.tickets[i] = reload(t, s, tk)
+			}
 			return sim
 		}
 		if sec > 1000 {
@@ -172,15 +193,15 @@ func (sim simulation) figures() figures {
 // asserted as timings.
 func TestMatcherQuality1000Tickets(t *testing.T) {
 	sim := simulate(t, 42)
-	inMatch := map[*ticket]*match{}
+	inMatch := map[string]*match{}
 	for _, m := range sim.matches {
 		players := 0
 		teamPlayers := make([]int, m.mode.Teams)
 		for i, tk := range m.tickets {
-			if prev := inMatch[tk]; prev != nil {
+			if prev := inMatch[tk.id]; prev != nil {
 				t.Fatalf("ticket %s matched twice", tk.id)
 			}
-			inMatch[tk] = m
+			inMatch[tk.id] = m
 			players += len(tk.players)
 			teamPlayers[m.teams[i]] += len(tk.players)
 			if tk.team != m.teams[i] {
@@ -203,7 +224,14 @@ func TestMatcherQuality1000Tickets(t *testing.T) {
 		}
 	}
 	for _, tk := range sim.tickets {
-		switch _, ok := inMatch[tk]; {
+		m, ok := inMatch[tk.id]
+		if ok {
+			i := slices.IndexFunc(m.tickets, func(x *ticket) bool { return x.id == tk.id })
+			if tk.team != m.teams[i] || tk.res[tk.players[0]].RoomID != m.roomID {
+				t.Fatalf("stored ticket %s: team %d room %s, match put it on %d in %s", tk.id, tk.team, tk.res[tk.players[0]].RoomID, m.teams[i], m.roomID)
+			}
+		}
+		switch {
 		case tk.status == statusMatched && !ok, tk.status != statusMatched && ok:
 			t.Fatalf("ticket %s is %s but in a match: %v", tk.id, tk.status, ok)
 		case tk.status != statusMatched && tk.status != statusExpired:
@@ -245,19 +273,19 @@ func BenchmarkMatcherQuality(b *testing.B) {
 func TestWindowWidensForALonelyHighRatedTicket(t *testing.T) {
 	mode := Mode{Name: "duel", MaxPlayers: 2, Window: Window{Start: 50, GrowthPerSecond: 20, Max: 1000}, TicketTTL: 5 * time.Minute}
 	s, _, clock := newMatcherService(t, mode)
-	lonely, err := s.enqueue("lonely", "duel", rating(2100), "", nil)
+	lonely, err := s.enqueue(t.Context(), "lonely", "duel", rating(2100), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for sec := 1; sec <= 60; sec++ {
 		for i := range 2 {
-			if _, err := s.enqueue(player.ID(fmt.Sprint("p", sec, "-", i)), "duel", rating(1500+20*float64(i)), "", nil); err != nil {
+			if _, err := s.enqueue(t.Context(), player.ID(fmt.Sprint("p", sec, "-", i)), "duel", rating(1500+20*float64(i)), "", nil); err != nil {
 				t.Fatal(err)
 			}
 		}
 		clock.Advance(time.Second)
 		for _, m := range s.pass() {
-			if !slices.Contains(m.tickets, lonely) {
+			if !hasTicket(m, lonely) {
 				if m.spread > mode.Window.Start {
 					t.Fatalf("at %ds the others were matched with spread %.0f, over the start window", sec, m.spread)
 				}
@@ -268,14 +296,14 @@ func TestWindowWidensForALonelyHighRatedTicket(t *testing.T) {
 				t.Fatalf("matched at %v with spread %.0f and window %.0f; want spread 580 at the first pass whose window (%.0f) reaches it",
 					wait, m.spread, m.window, mode.Window.At(wait))
 			}
-			if lonely.window != m.window || lonely.status != statusMatched {
+			if lonely := reload(t, s, lonely); lonely.window != m.window || lonely.status != statusMatched {
 				t.Fatalf("ticket records window %.0f, status %s", lonely.window, lonely.status)
 			}
 			t.Logf("lonely 2100 ticket matched after %v: window %.0f (start %.0f), spread %.0f", wait, m.window, mode.Window.Start, m.spread)
 			return
 		}
-		if lonely.status != statusQueued {
-			t.Fatalf("at %ds: status %s", sec, lonely.status)
+		if st := reload(t, s, lonely).status; st != statusQueued {
+			t.Fatalf("at %ds: status %s", sec, st)
 		}
 	}
 	t.Fatal("the lonely ticket was never matched")
@@ -285,7 +313,7 @@ func TestPartialMatchAfterMaxWait(t *testing.T) {
 	mode := Mode{Name: "4p", MaxPlayers: 4, MinPlayers: 2, AllowPartial: true, MaxWait: 10 * time.Second, TicketTTL: time.Minute}
 	s, _, clock := newMatcherService(t, mode)
 	for i := range 3 {
-		if _, err := s.enqueue(player.ID(fmt.Sprint("p", i)), "4p", nil, "", nil); err != nil {
+		if _, err := s.enqueue(t.Context(), player.ID(fmt.Sprint("p", i)), "4p", nil, "", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -304,23 +332,23 @@ func TestPartialMatchAfterMaxWait(t *testing.T) {
 func TestRegionsKeptUntilRelaxed(t *testing.T) {
 	mode := Mode{Name: "duel", MaxPlayers: 2, RegionRelaxAfter: 5 * time.Second, TicketTTL: time.Minute}
 	s, _, clock := newMatcherService(t, mode)
-	eu, _ := s.enqueue("eu", "duel", nil, "eu", nil)
-	us, _ := s.enqueue("us", "duel", nil, "us", nil)
+	eu, _ := s.enqueue(t.Context(), "eu", "duel", nil, "eu", nil)
+	us, _ := s.enqueue(t.Context(), "us", "duel", nil, "us", nil)
 	for sec := 1; sec <= 5; sec++ {
 		clock.Advance(time.Second)
 		made := s.pass()
 		if sec < 5 && len(made) != 0 {
 			t.Fatalf("at %ds: eu and us matched before relaxing", sec)
 		}
-		if sec == 5 && (len(made) != 1 || eu.status != statusMatched || us.status != statusMatched) {
+		if sec == 5 && (len(made) != 1 || reload(t, s, eu).status != statusMatched || reload(t, s, us).status != statusMatched) {
 			t.Fatalf("at 5s: %d matches, want eu and us together once both relaxed", len(made))
 		}
 	}
 	// A ticket without a region goes with anyone at once.
-	a, _ := s.enqueue("a", "duel", nil, "eu", nil)
-	b, _ := s.enqueue("b", "duel", nil, "", nil)
+	a, _ := s.enqueue(t.Context(), "a", "duel", nil, "eu", nil)
+	b, _ := s.enqueue(t.Context(), "b", "duel", nil, "", nil)
 	clock.Advance(time.Second)
-	if made := s.pass(); len(made) != 1 || a.status != statusMatched || b.status != statusMatched {
+	if made := s.pass(); len(made) != 1 || reload(t, s, a).status != statusMatched || reload(t, s, b).status != statusMatched {
 		t.Fatalf("eu with no-region: %d matches", len(made))
 	}
 }

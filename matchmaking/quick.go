@@ -18,8 +18,14 @@ type reservationJSON struct {
 	Code      string    `json:"code,omitempty"`
 }
 
-func toJSON(res room.Reservation, wsURL string) reservationJSON {
-	return reservationJSON{RoomID: res.RoomID, Mode: res.RoomType, WSURL: wsURL, SeatToken: res.SeatToken,
+// resJSON renders a reservation: its ws_url is the owning node's when the
+// room lives on another node (res.WSURL), else this server's (wsURL).
+func (s *Service) resJSON(r *http.Request, res room.Reservation) reservationJSON {
+	ws := res.WSURL
+	if ws == "" {
+		ws = s.wsURL(r)
+	}
+	return reservationJSON{RoomID: res.RoomID, Mode: res.RoomType, WSURL: ws, SeatToken: res.SeatToken,
 		ExpiresAt: res.ExpiresAt.UTC(), Code: res.Code}
 }
 
@@ -28,7 +34,7 @@ func (s *Service) reserved(r *http.Request, res room.Reservation, err error) (re
 	if err != nil {
 		return reply{}, err
 	}
-	return reply{status: http.StatusOK, v: toJSON(res, s.wsURL(r)), until: res.ExpiresAt}, nil
+	return reply{status: http.StatusOK, v: s.resJSON(r, res), until: res.ExpiresAt}, nil
 }
 
 func (s *Service) knownMode(mode string) error {
@@ -111,6 +117,8 @@ type roomJSON struct {
 	Capacity int               `json:"capacity"`
 	Locked   bool              `json:"locked"`
 	Metadata map[string]string `json:"metadata"`
+	Node     string            `json:"node,omitempty"`   // the owning node (clusters)
+	WSURL    string            `json:"ws_url,omitempty"` // the owning node's WebSocket URL, if known
 }
 
 // listRooms: GET /v1/rooms?mode=.
@@ -135,7 +143,7 @@ func (s *Service) listRooms(r *http.Request, _ caller, _ []byte) (reply, error) 
 			meta = map[string]string{}
 		}
 		rooms = append(rooms, roomJSON{RoomID: info.ID, Mode: info.Type, Players: info.Players, Capacity: info.Capacity,
-			Locked: info.Locked || info.Players >= info.Capacity, Metadata: meta})
+			Locked: info.Locked || info.Players >= info.Capacity, Metadata: meta, Node: info.Node, WSURL: info.WSURL})
 	}
 	return reply{status: http.StatusOK, v: struct {
 		Rooms []roomJSON `json:"rooms"`

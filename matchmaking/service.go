@@ -21,9 +21,9 @@ import (
 )
 
 // Rooms is what matchmaking needs of the rooms; *room.Manager satisfies it.
-// Its methods must be safe for concurrent use and must not block on I/O:
-// they are called from HTTP handlers and, with Service.mu held, from the
-// matcher.
+// Its methods must be safe for concurrent use; they are called from HTTP
+// handlers and from the matcher, never with a lock of the Service held,
+// and may wait on I/O (a shared directory) within ctx's deadline.
 type Rooms interface {
 	// Reserve holds a seat for one player in the room sel picks.
 	Reserve(ctx context.Context, p player.ID, sel room.Selector) (room.Reservation, error)
@@ -64,6 +64,11 @@ type Config struct {
 	// over TLS or TrustForwardedProto is set and X-Forwarded-Proto is https.
 	PublicURL           string
 	TrustForwardedProto bool
+	// NodeWSURL is this node's WebSocket URL as the other nodes of a
+	// cluster hand it out; a matched ticket's reservation in a room of
+	// this node carries it when PublicURL is empty (the ticket may be read
+	// through another node). Empty: derived per request.
+	NodeWSURL string
 	// Clock drives the matcher, reservation-independent expiries and the
 	// rate limiter; nil: the real clock.
 	Clock clockwork.Clock
@@ -82,6 +87,16 @@ type Config struct {
 	// Retention is how long an ended ticket (matched, expired, cancelled)
 	// stays readable; default 5m.
 	Retention time.Duration
+	// Tickets stores the tickets; nil: NewMemoryTicketStore (one
+	// process). Several Services sharing one store (cluster.NewTicketStore
+	// on one Redis) are one matchmaking service: a ticket created on any
+	// is matched with the others and read or cancelled on any, and one
+	// matcher at a time (the lease holder) decides.
+	Tickets TicketStore
+	// LeaseTTL is how long the matcher lease lasts unless renewed (each
+	// pass renews it); default 3×Interval. A matcher that dies is replaced
+	// within it.
+	LeaseTTL time.Duration
 }
 
 // Service serves the matchmaking API and runs the matcher. Create it with
@@ -93,17 +108,19 @@ type Service struct {
 	modes    map[string]*Mode
 	names    []string // mode names, sorted
 	publicWS string   // from Config.PublicURL; "" derives it per request
+	nodeWS   string   // publicWS, else Config.NodeWSURL: for matched tickets
 	apiKey   [32]byte // SHA-256 of Config.APIKey, compared in constant time
 	idem     *idempotency
 	lim      *limiter
 	mux      *http.ServeMux
 
-	mu      sync.Mutex // guards the fields below and every *ticket
-	tickets map[string]*ticket
-	live    map[liveKey]*ticket      // the queued ticket of a (player, mode)
-	queues  map[string][]*ticket     // per mode: queued tickets in arrival order (ended ones dropped each pass)
-	stats   map[string]*modeCounters // per mode
-	seq     uint64                   // tickets ever created
+	store  TicketStore
+	holder string     // this Service's matcher lease holder ID (random)
+	passMu sync.Mutex // serializes the passes of this Service (the matcher goroutine and RunPass)
+	leadAt time.Time  // when this Service last took or renewed the lease; guarded by passMu
+
+	mu    sync.Mutex               // guards stats
+	stats map[string]*modeCounters // per mode: what this Service did
 
 	closed atomic.Bool   // set by Close; read without s.mu, so quick match never waits for a matcher pass
 	stop   chan struct{} // closed by Close
@@ -139,9 +156,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Retention == 0 {
 		cfg.Retention = 5 * time.Minute
 	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = 3 * cfg.Interval
+	}
+	if cfg.Tickets == nil {
+		cfg.Tickets = NewMemoryTicketStore()
+	}
 	switch {
-	case cfg.Interval < 0, cfg.IdempotencyTTL < 0, cfg.Retention < 0:
-		return nil, errors.New("matchmaking: Interval, IdempotencyTTL and Retention must be positive")
+	case cfg.Interval < 0, cfg.IdempotencyTTL < 0, cfg.Retention < 0, cfg.LeaseTTL < 0:
+		return nil, errors.New("matchmaking: Interval, IdempotencyTTL, Retention and LeaseTTL must be positive")
 	case cfg.RateLimit < 0 || cfg.RateBurst < 0:
 		return nil, errors.New("matchmaking: RateLimit and RateBurst must be positive")
 	case cfg.APIKey != "" && len(cfg.APIKey) < 16:
@@ -149,8 +172,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, modes: map[string]*Mode{},
 		idem: newIdempotency(), lim: newLimiter(cfg.RateLimit, cfg.RateBurst),
-		tickets: map[string]*ticket{}, live: map[liveKey]*ticket{}, queues: map[string][]*ticket{},
-		stats: map[string]*modeCounters{}, stop: make(chan struct{})}
+		store: cfg.Tickets, holder: "m" + newTicketID()[1:], stats: map[string]*modeCounters{}, stop: make(chan struct{})}
 	if cfg.APIKey != "" {
 		s.apiKey = sha256.Sum256([]byte(cfg.APIKey))
 	}
@@ -176,6 +198,10 @@ func New(cfg Config) (*Service, error) {
 			return nil, err
 		}
 		s.publicWS = ws
+	}
+	s.nodeWS = s.publicWS
+	if s.nodeWS == "" {
+		s.nodeWS = cfg.NodeWSURL
 	}
 	s.routes()
 	s.wg.Add(1)
@@ -212,11 +238,20 @@ func publicWS(base string) (string, error) {
 // server's mux for paths under /v1/ (server.Config.API).
 func (s *Service) Handler() http.Handler { return s.mux }
 
-// Close stops the matcher and waits for it. Afterwards every endpoint
-// answers 503 shutting_down; queued tickets stay as they are.
+// Close stops the matcher and waits for it, then gives up the matcher
+// lease so that another node's matcher takes over at once. Afterwards
+// every endpoint answers 503 shutting_down; queued tickets stay as they
+// are (in the store).
 func (s *Service) Close() {
 	if s.closed.CompareAndSwap(false, true) {
 		close(s.stop)
+		s.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := s.store.Resign(ctx, s.holder); err != nil {
+			s.log.Warn("matchmaking: cannot give up the matcher lease; it expires by itself", "err", err)
+		}
+		return
 	}
 	s.wg.Wait()
 }
@@ -235,18 +270,45 @@ func (s *Service) run() {
 	}
 }
 
-// pass runs the matcher once over every mode, then pushes `matched` to the
-// players of the matches it made and forgets stale idempotency entries and
-// rate limiters. Only the matcher goroutine (and tests) call it.
+// RunPass runs one matcher pass now, on the caller's goroutine, as the
+// matcher goroutine does every Interval: if this Service holds (or takes)
+// the matcher lease, it expires, matches, seats and commits the queued
+// tickets of every mode and pushes `matched`. It returns how many matches
+// it committed. Passes of one Service never overlap; RunPass is for tests
+// and tools that step the matcher themselves (a long Interval).
+func (s *Service) RunPass() int { return len(s.pass()) }
+
+// pass runs the matcher once over every mode, if this Service holds the
+// matcher lease, then pushes `matched` to the players of the matches it
+// made and forgets stale idempotency entries and rate limiters. No lock
+// but passMu is held while it waits on the store or the rooms.
 func (s *Service) pass() []*match {
+	s.passMu.Lock()
+	defer s.passMu.Unlock()
 	now := s.clock.Now()
-	s.mu.Lock()
+	ctx := context.Background() // each store call and reservation has its own deadline
 	var made []*match
-	for _, name := range s.names {
-		made = append(made, s.passMode(s.modes[name], now)...)
+	lead, err := s.store.Lead(ctx, s.holder, now, s.cfg.LeaseTTL)
+	switch {
+	case err != nil:
+		s.log.Warn("matchmaking: cannot take the matcher lease; no matching this pass", "err", err)
+	case lead:
+		s.leadAt = now
+		for _, name := range s.names {
+			mm, err := s.passMode(ctx, s.modes[name], now)
+			made = append(made, mm...)
+			if errors.Is(err, ErrTicketLeaseLost) {
+				s.log.Info("matchmaking: another matcher holds the lease; this pass stops", "mode", name)
+				break
+			}
+			if err != nil {
+				s.log.Warn("matchmaking: matcher pass failed", "mode", name, "err", err)
+			}
+		}
+		if err := s.store.Forget(ctx, now.Add(-s.cfg.Retention)); err != nil {
+			s.log.Warn("matchmaking: cannot forget ended tickets", "err", err)
+		}
 	}
-	s.forgetEndedLocked(now)
-	s.mu.Unlock()
 	if s.cfg.Notify != nil {
 		for _, m := range made {
 			s.push(m)

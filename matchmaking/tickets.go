@@ -1,6 +1,7 @@
 package matchmaking
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"math"
@@ -21,11 +22,12 @@ const (
 	statusCancelled = "cancelled"
 )
 
-// ticket is one queue entry: a player, or a party that plays on one team.
-// Guarded by Service.mu.
+// ticket is one queue entry as the matcher and the handlers see it: a
+// store Ticket with its Mode resolved. A *ticket is a snapshot read from
+// the store, owned by the goroutine that read it.
 type ticket struct {
 	id      string
-	mode    *Mode
+	mode    *Mode       // nil if this node has no such mode (a node configured differently)
 	players []player.ID // the owner first
 	rating  float64
 	region  string
@@ -41,10 +43,10 @@ type ticket struct {
 
 func (t *ticket) has(p player.ID) bool { return slices.Contains(t.players, p) }
 
-// liveKey indexes the queued ticket of a player in a mode.
-type liveKey struct {
-	player player.ID
-	mode   string
+// fromStore resolves a stored ticket's mode.
+func (s *Service) fromStore(st Ticket) *ticket {
+	return &ticket{id: st.ID, mode: s.modes[st.Mode], players: st.Players, rating: st.Rating, region: st.Region,
+		created: st.Created, seq: st.Seq, status: st.Status, ended: st.Ended, window: st.Window, team: st.Team, res: st.Reservations}
 }
 
 // modeCounters are one mode's counters. Guarded by Service.mu.
@@ -85,22 +87,24 @@ type ticketJSON struct {
 	Reservation *reservationJSON `json:"reservation,omitempty"`
 }
 
-// view renders t for player p. s.mu must be held.
-func (s *Service) viewLocked(t *ticket, p player.ID, r *http.Request, now time.Time) ticketJSON {
-	v := ticketJSON{TicketID: t.id, Mode: t.mode.Name, Status: t.status, Players: t.players, Rating: t.rating,
+// view renders t for player p.
+func (s *Service) view(t *ticket, mode string, p player.ID, r *http.Request, now time.Time) ticketJSON {
+	v := ticketJSON{TicketID: t.id, Mode: mode, Status: t.status, Players: t.players, Rating: t.rating,
 		Region: t.region, CreatedAt: t.created.UTC()}
 	end := now
 	if t.status != statusQueued {
 		end = t.ended
 	}
-	v.WaitMS = end.Sub(t.created).Milliseconds()
-	v.Window = t.mode.Window.At(end.Sub(t.created))
+	v.WaitMS = max(end.Sub(t.created).Milliseconds(), 0)
+	if t.mode != nil {
+		v.Window = t.mode.Window.At(end.Sub(t.created))
+	}
 	if t.status == statusMatched {
 		v.Window = t.window
 		team := t.team
 		v.Team = &team
 		if res, ok := t.res[p]; ok {
-			rj := toJSON(res, s.wsURL(r))
+			rj := s.resJSON(r, res)
 			v.Reservation = &rj
 		}
 	}
@@ -132,19 +136,19 @@ func (s *Service) createTicket(r *http.Request, c caller, body []byte) (reply, e
 			return reply{}, err
 		}
 	}
-	t, err := s.enqueue(c.player, req.Mode, req.Rating, req.Region, req.Party)
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	t, err := s.enqueue(ctx, c.player, req.Mode, req.Rating, req.Region, req.Party)
 	if err != nil {
 		return reply{}, err
 	}
-	s.mu.Lock()
-	v := s.viewLocked(t, c.player, r, s.clock.Now())
-	s.mu.Unlock()
+	v := s.view(t, req.Mode, c.player, r, s.clock.Now())
 	return reply{status: http.StatusCreated, v: v, location: "/v1/matchmaking/tickets/" + t.id}, nil
 }
 
 // enqueue queues a ticket for owner and party in a mode (nil rating: the
 // mode's default). Duplicates in party, and the owner in it, are ignored.
-func (s *Service) enqueue(owner player.ID, mode string, rating *float64, region string, party []player.ID) (*ticket, error) {
+func (s *Service) enqueue(ctx context.Context, owner player.ID, mode string, rating *float64, region string, party []player.ID) (*ticket, error) {
 	m, ok := s.modes[mode]
 	if !ok {
 		if s.cfg.Rooms.HasType(mode) {
@@ -161,30 +165,23 @@ func (s *Service) enqueue(owner player.ID, mode string, rating *float64, region 
 	if len(players) > m.teamSize() {
 		return nil, badRequest(fmt.Sprintf("a party in mode %s is at most %d players (one team)", mode, m.teamSize()))
 	}
-	t := &ticket{id: newTicketID(), mode: m, players: players, rating: m.DefaultRating, region: region, status: statusQueued}
-	if rating != nil {
-		t.rating = *rating
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return nil, errShuttingDown
 	}
-	for _, p := range players {
-		if _, busy := s.live[liveKey{p, mode}]; busy {
-			return nil, apiErr(http.StatusConflict, "ticket_exists", fmt.Sprintf("player %s already has a queued ticket in mode %s", p, mode))
-		}
+	t := Ticket{ID: newTicketID(), Mode: mode, Players: players, Rating: m.DefaultRating, Region: region, Created: s.clock.Now()}
+	if rating != nil {
+		t.Rating = *rating
 	}
-	s.seq++
-	t.seq = s.seq
-	t.created = s.clock.Now()
-	s.tickets[t.id] = t
-	for _, p := range players {
-		s.live[liveKey{p, mode}] = t
+	st, err := s.store.Create(ctx, t)
+	if err != nil {
+		return nil, err
 	}
-	s.queues[mode] = append(s.queues[mode], t)
-	return t, nil
+	return s.fromStore(st), nil
 }
+
+// storeTimeout bounds the store calls of one request: with the store out,
+// the request is answered 503 unavailable within it.
+const storeTimeout = time.Second
 
 func newTicketID() string {
 	var b [16]byte
@@ -194,53 +191,49 @@ func newTicketID() string {
 
 // getTicket: GET /v1/matchmaking/tickets/{id}, for a member of the ticket.
 func (s *Service) getTicket(r *http.Request, c caller, _ []byte) (reply, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tickets[r.PathValue("id")]
-	if !ok || !t.has(c.player) {
-		return reply{}, errTicketNotFound
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	st, err := s.store.Get(ctx, r.PathValue("id"))
+	if err != nil {
+		return reply{}, err
 	}
-	return reply{status: http.StatusOK, v: s.viewLocked(t, c.player, r, s.clock.Now())}, nil
+	t := s.fromStore(st)
+	if !t.has(c.player) {
+		return reply{}, ErrTicketNotFound
+	}
+	return reply{status: http.StatusOK, v: s.view(t, st.Mode, c.player, r, s.clock.Now())}, nil
 }
 
 // cancelTicket: DELETE /v1/matchmaking/tickets/{id}, by a member of the ticket.
 func (s *Service) cancelTicket(r *http.Request, c caller, _ []byte) (reply, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tickets[r.PathValue("id")]
-	if !ok || !t.has(c.player) {
-		return reply{}, errTicketNotFound
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	id := r.PathValue("id")
+	st, err := s.store.Get(ctx, id)
+	if err != nil {
+		return reply{}, err
+	}
+	if !slices.Contains(st.Players, c.player) {
+		return reply{}, ErrTicketNotFound
 	}
 	now := s.clock.Now()
-	switch t.status {
-	case statusMatched:
+	if st.Status == statusQueued {
+		var cancelled bool
+		if st, cancelled, err = s.store.Cancel(ctx, id, now); err != nil {
+			return reply{}, err
+		}
+		if cancelled {
+			s.mu.Lock()
+			if cnt := s.stats[st.Mode]; cnt != nil {
+				cnt.cancelled++
+			}
+			s.mu.Unlock()
+		}
+	}
+	if st.Status == statusMatched {
 		return reply{}, apiErr(http.StatusConflict, "ticket_matched", "the ticket is already matched; its seats are reserved")
-	case statusQueued:
-		s.endLocked(t, statusCancelled, now)
-		s.stats[t.mode.Name].cancelled++
 	}
-	return reply{status: http.StatusOK, v: s.viewLocked(t, c.player, r, now)}, nil
-}
-
-// endLocked moves a queued ticket to a final status and frees its
-// players' live slots. It stays in s.queues until the next pass drops it.
-func (s *Service) endLocked(t *ticket, status string, now time.Time) {
-	t.status = status
-	t.ended = now
-	for _, p := range t.players {
-		if s.live[liveKey{p, t.mode.Name}] == t {
-			delete(s.live, liveKey{p, t.mode.Name})
-		}
-	}
-}
-
-// forgetEndedLocked drops tickets that ended more than Retention ago.
-func (s *Service) forgetEndedLocked(now time.Time) {
-	for id, t := range s.tickets {
-		if t.status != statusQueued && now.Sub(t.ended) > s.cfg.Retention {
-			delete(s.tickets, id)
-		}
-	}
+	return reply{status: http.StatusOK, v: s.view(s.fromStore(st), st.Mode, c.player, r, now)}, nil
 }
 
 // push sends `matched` to every live connection of every player of m.

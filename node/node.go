@@ -203,8 +203,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.API != nil {
 		api, n.closeAPI = cfg.API(n)
 	} else {
+		tickets := cluster.NewTicketStore(n.Cluster.Client(), n.Cluster.Prefix(), cluster.TicketConfig{Timeout: cfg.StoreTimeout})
 		if n.Matchmaking, err = matchmaking.New(matchmaking.Config{
-			Rooms: n.Rooms, Tokens: n.Tokens, Notify: n.notify, Modes: cfg.Modes,
+			Rooms: n.Rooms, Tokens: n.Tokens, Notify: n.notify, Modes: cfg.Modes, Tickets: tickets, NodeWSURL: wsURL,
 			APIKey: cfg.APIKey, PublicURL: cfg.PublicURL, TrustForwardedProto: cfg.TrustForwardedProto,
 			Clock: cfg.Clock, Logger: cfg.Logger.With("component", "matchmaking"), Interval: cfg.MatchInterval, RateLimit: cfg.MatchRateLimit,
 		}); err != nil {
