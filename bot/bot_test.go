@@ -11,6 +11,7 @@ import (
 
 	"github.com/tickroom/tickroom/bot"
 	"github.com/tickroom/tickroom/games/arena"
+	"github.com/tickroom/tickroom/room"
 )
 
 func TestFlags(t *testing.T) {
@@ -137,12 +138,15 @@ func TestRunStopsWhenContextEnds(t *testing.T) {
 		sum, err = bot.Run(ctx, bot.Config{URL: s.HTTP, Bots: 4, Room: "arena-players", Duration: time.Minute, Seed: 3})
 		done <- err
 	}()
-	// Wait for the server to give every bot a seat.
+	// Wait for every bot to sit in its seat (a listing's players count
+	// reservations too: ask the rooms).
 	deadline := time.After(10 * time.Second)
 	for seated := 0; seated < 4; {
 		seated = 0
-		for _, r := range s.Rooms.Rooms() {
-			seated += r.Players
+		for _, info := range s.Rooms.Rooms() {
+			if r, ok := s.Rooms.Room(info.ID); ok {
+				_ = r.Do(t.Context(), func(c *room.Ctx) { seated += len(c.Seats()) })
+			}
 		}
 		select {
 		case <-deadline:
