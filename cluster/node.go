@@ -85,7 +85,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: Redis URL: %w", err)
 	}
 	opts.MaxRetries = -1 // a retry could run a non-idempotent script twice
-	opts.DialTimeout = time.Second
+	opts.DialTimeout = 750 * time.Millisecond
+	opts.DialerRetries = 1 // one dial per call: answers within ~1 s when Redis is gone
 	opts.ReadTimeout = cfg.OpTimeout
 	opts.WriteTimeout = cfg.OpTimeout
 	opts.PoolTimeout = cfg.OpTimeout + 100*time.Millisecond

@@ -1,0 +1,111 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tickroom/tickroom/cluster/clustertest"
+	"github.com/tickroom/tickroom/player"
+	"github.com/tickroom/tickroom/room"
+)
+
+// With redis-server stopped, request paths answer ErrUnavailable promptly
+// and owner writes never block; when it comes back empty, the node
+// registers again and re-asserts its rooms, tokens and presence.
+func TestRedisOutageAndRecovery(t *testing.T) {
+	b := clustertest.Real(t)
+	var mu sync.Mutex
+	var owned []room.OwnedRoom
+	n, err := Open(ctx(t), Config{URL: b.URL, Prefix: clustertest.Prefix(t), NodeID: "a", WSURL: "ws://a.test/ws",
+		LeaseTTL: time.Second,
+		Owned: func() []room.OwnedRoom {
+			mu.Lock()
+			defer mu.Unlock()
+			return append([]room.OwnedRoom(nil), owned...)
+		},
+		Online: func() []player.ID { return []player.ID{"p"} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	d := n.Directory()
+	pl, err := d.Take(ctx(t), room.Selector{Type: "g"}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	owned = append(owned, room.OwnedRoom{ID: pl.RoomID, Type: "g", Capacity: 4, Seats: 1, Metadata: map[string]string{"m": "1"}, Tokens: []string{"k1"}})
+	mu.Unlock()
+	d.PutToken("k1", pl.RoomID)
+	n.Online("p")
+	flush(t, n)
+
+	b.Real.Stop()
+	const bound = 5 * time.Second // generous: the target is ~1 s
+	calls := map[string]func(context.Context) error{
+		"Reserve": func(c context.Context) error {
+			_, _, err := d.Reserve(c, room.Selector{Type: "g"}, 4, []player.ID{"q"}, []string{newToken()}, time.Minute)
+			return err
+		},
+		"Take":      func(c context.Context) error { _, err := d.Take(c, room.Selector{Type: "g"}, 4); return err },
+		"Consume":   func(c context.Context) error { _, err := d.Consume(c, "tok", "q"); return err },
+		"List":      func(c context.Context) error { _, err := d.List(c, ""); return err },
+		"FindToken": func(c context.Context) error { _, _, err := d.FindToken(c, "k1"); return err },
+		"Nodes":     func(c context.Context) error { _, err := n.Nodes(c); return err },
+		"Send":      func(c context.Context) error { _, err := n.Send(c, "p", []byte("x")); return err },
+	}
+	for name, call := range calls {
+		start := time.Now()
+		err := call(ctx(t))
+		el := time.Since(start)
+		if el > bound {
+			t.Errorf("%s took %v with Redis down", name, el)
+		}
+		t.Logf("%s with Redis down: %v after %v", name, err, el)
+		if !errors.Is(err, room.ErrUnavailable) {
+			t.Errorf("%s with Redis down: err = %v, want ErrUnavailable", name, err)
+		}
+	}
+	start := time.Now()
+	for range 100 {
+		d.SetLocked(pl.RoomID, false)
+		d.Release("r-none")
+		n.Online("p")
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("300 non-blocking calls took %v with Redis down", el)
+	}
+	waitFor(t, "a failed renewal", func() bool { return !n.Healthy() && n.Stats().RenewalsFailed > 0 })
+
+	b.Real.Start() // empty: nothing persisted
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rs, err := d.List(ctx(t), "")
+		if r, ok := findRoom(rs, pl.RoomID); err == nil && ok && r.Players == 1 && r.Metadata["m"] == "1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("room not re-asserted after Redis came back: %+v, %v", rs, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	waitFor(t, "healthy again", n.Healthy)
+	if ws, found, err := d.FindToken(ctx(t), "k1"); err != nil || !found || ws != "ws://a.test/ws" {
+		t.Fatalf("FindToken after recovery = %q %v %v", ws, found, err)
+	}
+	if got, err := n.Client().HGet(ctx(t), n.Prefix()+"pres:p", "a").Result(); err != nil || got != n.epoch {
+		t.Fatalf("presence after recovery = %q, %v", got, err)
+	}
+	st := n.Stats()
+	if st.Reassertions == 0 || st.RedisErrors == 0 || st.RenewalsFailed == 0 {
+		t.Fatalf("stats = %+v: want re-assertions, errors and failed renewals counted", st)
+	}
+	// the room works again
+	if _, err := d.Take(ctx(t), room.Selector{RoomID: pl.RoomID}, 4); err != nil {
+		t.Fatalf("Take after recovery: %v", err)
+	}
+}
