@@ -109,3 +109,76 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 		t.Fatalf("Take after recovery: %v", err)
 	}
 }
+
+// A Redis that hangs (no reply, no reset) costs a request at most about
+// OpTimeout, never a hang; owner writes stay non-blocking; when it answers
+// again, everything works.
+func TestRedisStall(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx *fixture) {
+		target := fx.b.URL[len("redis://") : len(fx.b.URL)-len("/0")]
+		px := newStallProxy(t, target)
+		n := fx.open("a", func(c *Config) { c.URL = "redis://" + px.addr() + "/0"; c.OpTimeout = 500 * time.Millisecond })
+		d := n.Directory()
+		pl, err := d.Take(ctx(t), room.Selector{Type: "g"}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		px.stall()
+		start := time.Now()
+		_, err = d.List(ctx(t), "")
+		el := time.Since(start)
+		t.Logf("List with Redis stalled: %v after %v", err, el)
+		if !errors.Is(err, room.ErrUnavailable) || el > 5*time.Second {
+			t.Fatalf("List with Redis stalled: %v after %v, want ErrUnavailable within ~1 s", err, el)
+		}
+		start = time.Now()
+		for range 50 {
+			d.SetLocked(pl.RoomID, true)
+		}
+		if el := time.Since(start); el > time.Second {
+			t.Fatalf("owner writes blocked %v", el)
+		}
+		px.resume()
+		waitFor(t, "the queued writes", func() bool {
+			rs, err := d.List(ctx(t), "")
+			r, _ := findRoom(rs, pl.RoomID)
+			return err == nil && r.Locked
+		})
+	})
+}
+
+// After the pub/sub connection is killed, go-redis resubscribes; the node
+// re-asserts its state and receives messages again.
+func TestResubscribeReasserts(t *testing.T) {
+	fx := newFixture(t, clustertest.Real(t))
+	got := make(chan string, 4)
+	a := fx.open("a", nil)
+	b := fx.open("b", func(c *Config) {
+		c.Deliver = func(id player.ID, msg []byte) int {
+			select {
+			case got <- string(msg):
+			default:
+			}
+			return 1
+		}
+	})
+	b.Online("p")
+	flush(t, b)
+	before := b.Stats().Reassertions
+	if err := a.Client().Do(ctx(t), "CLIENT", "KILL", "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a re-assertion after the resubscription", func() bool { return b.Stats().Reassertions > before })
+	waitFor(t, "b subscribed", b.Healthy)
+	if k, err := a.Send(ctx(t), "p", []byte("again")); err != nil || k != 1 {
+		t.Fatalf("Send = %d, %v", k, err)
+	}
+	select {
+	case m := <-got:
+		if m != "again" {
+			t.Fatalf("got %q", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message after the resubscription")
+	}
+}
