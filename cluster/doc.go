@@ -24,7 +24,12 @@
 //	P room:<id>             HASH type node epoch fence cap seats locked
 //	                        private code meta(JSON) pending      (GC TTL)
 //	P rooms                 ZSET room ID → fence (every room; List)
-//	P type:<type>           ZSET room ID → fence (join-or-create order)
+//	P type:<type>           ZSET room ID → fence (every room of the type; List)
+//	P open:<type>           ZSET room ID → fence: public, unlocked, seats
+//	                        plus live reservations below capacity
+//	                        (join-or-create scans only these)
+//	P held:<type>           ZSET room ID → earliest reservation deadline:
+//	                        rooms full only through reservations
 //	P code:<code>           STRING room ID of a private room's join code
 //	P res:<room>            ZSET seat key → reservation deadline (ms)
 //	P seat:<key>            HASH player room exp (key = hex SHA-256 of the

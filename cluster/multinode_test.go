@@ -288,3 +288,60 @@ func TestSendAcrossNodes(t *testing.T) {
 		}
 	})
 }
+
+// When Redis loses a node's records (a restart without persistence, a
+// failover), the next renewal is refused; the node registers again and
+// re-asserts its rooms (same IDs), tokens and presence.
+func TestLostLeaseReasserts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx *fixture) {
+		var mu sync.Mutex
+		var owned []room.OwnedRoom
+		a := fx.open("a", nil)
+		b := fx.open("b", func(c *Config) {
+			c.Owned = func() []room.OwnedRoom {
+				mu.Lock()
+				defer mu.Unlock()
+				return owned
+			}
+			c.Online = func() []player.ID { return []player.ID{"p"} }
+		})
+		pl, err := b.Directory().Take(ctx(t), room.Selector{Type: "g", Create: true, Private: true}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		owned = []room.OwnedRoom{{ID: pl.RoomID, Type: "g", Capacity: 4, Seats: 1, Locked: true, Private: true, Code: pl.Code, Tokens: []string{"k"}}}
+		mu.Unlock()
+		keys, err := b.Client().Keys(ctx(t), fx.prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var drop []string
+		for _, k := range keys {
+			if k != fx.prefix+"node:a" && k != fx.prefix+"nodes" && k != fx.prefix+"fence" {
+				drop = append(drop, k)
+			}
+		}
+		if err := b.Client().Del(ctx(t), drop...).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if rs := list(t, a.Directory(), ""); len(rs) != 0 {
+			t.Fatalf("rooms listed after their records were lost: %+v", rs)
+		}
+		fx.step(testLease / 5)
+		waitFor(t, "the re-assertion", func() bool { return b.Stats().Reassertions > 0 })
+		r, ok := findRoom(list(t, a.Directory(), ""), pl.RoomID)
+		if !ok || r.Node != "b" || !r.Locked || !r.Private || r.Code != pl.Code || r.Players != 1 {
+			t.Fatalf("re-asserted room = %+v (listed %v)", r, ok)
+		}
+		if ws, found, err := a.Directory().FindToken(ctx(t), "k"); err != nil || !found || ws != "ws://b.test/ws" {
+			t.Fatalf("FindToken after re-assertion = %q %v %v", ws, found, err)
+		}
+		if k, err := a.Send(ctx(t), "p", []byte("x")); err != nil || k != 1 {
+			t.Fatalf("Send after re-assertion = %d, %v; want b", k, err)
+		}
+		if got, err := a.Directory().Take(ctx(t), room.Selector{Code: pl.Code}, 4); !errors.Is(err, room.ErrRoomLocked) {
+			t.Fatalf("join by code of the re-asserted locked room = %+v, %v; want ErrRoomLocked", got, err)
+		}
+	})
+}

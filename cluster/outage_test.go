@@ -182,3 +182,38 @@ func TestResubscribeReasserts(t *testing.T) {
 		t.Fatal("no message after the resubscription")
 	}
 }
+
+// A full owner-write queue drops (counted) instead of blocking, and a
+// dropped Dispose answers done(false).
+func TestQueueOverflowDrops(t *testing.T) {
+	fx := newFixture(t, clustertest.Mini(t))
+	target := fx.b.URL[len("redis://") : len(fx.b.URL)-len("/0")]
+	px := newStallProxy(t, target)
+	n := fx.open("a", func(c *Config) {
+		c.URL = "redis://" + px.addr() + "/0"
+		c.QueueSize = 4
+		c.OpTimeout = 300 * time.Millisecond
+	})
+	px.stall()
+	start := time.Now()
+	for range 50 {
+		n.Directory().Release("r1")
+	}
+	answered := make(chan bool, 1)
+	n.Directory().Dispose("r1", func(ok bool) { answered <- ok })
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("enqueueing blocked for %v", el)
+	}
+	select {
+	case ok := <-answered:
+		if ok {
+			t.Fatal("a dropped Dispose answered true")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a dropped Dispose never answered")
+	}
+	if st := n.Stats(); st.OpsDropped < 40 {
+		t.Fatalf("stats = %+v, want the overflow counted", st)
+	}
+	px.resume()
+}
