@@ -94,6 +94,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	waitFor(t, "healthy again", n.Healthy)
+	waitFor(t, "a complete re-assertion", func() bool { return n.Stats().Reassertions > 0 })
 	if ws, found, err := d.FindToken(ctx(t), "k1"); err != nil || !found || ws != "ws://a.test/ws" {
 		t.Fatalf("FindToken after recovery = %q %v %v", ws, found, err)
 	}
