@@ -116,6 +116,7 @@ func (d *directory) Take(ctx context.Context, sel room.Selector, capacity int) (
 	defer cancel()
 	res, err := scrTake.Run(ctx, n.rdb, nil, args...).Slice()
 	if err != nil {
+		n.dirty.Store(true) // it may have run: re-assert the true seat counts
 		return room.Placement{}, n.unavailable("take", err)
 	}
 	return n.placement(res)
@@ -128,6 +129,7 @@ func (d *directory) Consume(ctx context.Context, token string, p player.ID) (roo
 	defer cancel()
 	res, err := scrConsume.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, seatKey(token), string(p), tombstone.Milliseconds())...).Slice()
 	if err != nil {
+		n.dirty.Store(true) // it may have run: re-assert the true seat counts
 		return room.Placement{}, n.unavailable("consume", err)
 	}
 	return n.placement(res)

@@ -69,6 +69,7 @@ func (n *Node) renew() {
 		}
 	}
 	n.mu.Lock()
+	wasOK := n.renewOK
 	if err != nil {
 		n.renewOK = false
 		n.healthySince = time.Time{}
@@ -76,9 +77,14 @@ func (n *Node) renew() {
 		if n.ctx.Err() == nil {
 			n.stats.redisErrors.Add(1)
 			n.stats.renewFailed.Add(1)
-			n.log.Debug("cluster: lease renewal failed", "err", err)
+			if wasOK {
+				n.log.Warn("cluster: lease renewal failed; the lease holds until its deadline", "err", err, "deadline", n.leaseDeadline())
+			}
 		}
 		return
+	}
+	if !wasOK {
+		n.log.Info("cluster: lease renewed again")
 	}
 	n.renewOK = true
 	n.leaseUntil = dl
@@ -121,6 +127,12 @@ func (n *Node) sweep(now time.Time) {
 			n.log.Info("cluster: swept a dead node", "dead", d, "rooms", rooms)
 		}
 	}
+}
+
+func (n *Node) leaseDeadline() time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.leaseUntil
 }
 
 // NodeInfo describes a live node.

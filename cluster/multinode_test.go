@@ -345,3 +345,28 @@ func TestLostLeaseReasserts(t *testing.T) {
 		}
 	})
 }
+
+func TestPresent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx *fixture) {
+		a, b := fx.open("a", nil), fx.open("b", nil)
+		a.Online("p")
+		b.Online("p")
+		flush(t, a)
+		flush(t, b)
+		if got, err := a.Present(ctx(t), "p"); err != nil || fmt.Sprint(got) != "[a b]" {
+			t.Fatalf("Present = %v, %v; want [a b]", got, err)
+		}
+		b.Offline("p")
+		flush(t, b)
+		if got, _ := b.Present(ctx(t), "p"); fmt.Sprint(got) != "[a]" {
+			t.Fatalf("after b.Offline: %v, want [a]", got)
+		}
+		if err := a.close(false); err != nil {
+			t.Fatal(err)
+		}
+		fx.step(testLease + testLease/5)
+		if got, _ := b.Present(ctx(t), "p"); len(got) != 0 {
+			t.Fatalf("presence of a dead node counted: %v", got)
+		}
+	})
+}

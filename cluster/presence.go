@@ -5,14 +5,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tickroom/tickroom/player"
 )
 
-// Online records that player id has a connection on this node. Never
-// blocks (queued like owner writes). An entry counts only while this
+// Online records that player id has a connection on this node: call it
+// on the player's first connection here, and Offline after the last.
+// Never blocks (queued like owner writes). An entry counts only while this
 // node's lease is live, so presence needs no per-player refresh.
 func (n *Node) Online(id player.ID) { n.enqueue(op{kind: "online", id: string(id)}) }
 
@@ -35,6 +37,20 @@ func (n *Node) Send(ctx context.Context, id player.ID, msg []byte) (int, error) 
 		return 0, n.unavailable("send", err)
 	}
 	return int(k), nil
+}
+
+// Present returns the live nodes (this one included) that have id online,
+// sorted: a player is offline everywhere when it is empty. Errors wrap
+// room.ErrUnavailable.
+func (n *Node) Present(ctx context.Context, id player.ID) ([]string, error) {
+	ctx, cancel := n.opCtx(ctx)
+	defer cancel()
+	nodes, err := scrPresence.Run(ctx, n.rdb, nil, n.args(string(id))...).StringSlice()
+	if err != nil {
+		return nil, n.unavailable("presence", err)
+	}
+	sort.Strings(nodes)
+	return nodes, nil
 }
 
 // encodeEnvelope: uvarint len(id), id, msg.
