@@ -47,6 +47,10 @@ type Config struct {
 	// Owned returns the rooms this node runs; called when the node
 	// re-asserts its state. May be nil.
 	Owned func() []room.OwnedRoom
+
+	// probeEvery is how long the node channel may stay idle before the
+	// reader probes it; default 5s (tests shorten it).
+	probeEvery time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -75,6 +79,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 8192
+	}
+	if c.probeEvery == 0 {
+		c.probeEvery = 5 * time.Second
 	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()

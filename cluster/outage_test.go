@@ -218,3 +218,43 @@ func TestQueueOverflowDrops(t *testing.T) {
 	}
 	px.resume()
 }
+
+// The probe notices a node channel that lost its subscription while its
+// connection stayed up, resubscribes and re-asserts.
+func TestProbeResubscribes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx *fixture) {
+		got := make(chan string, 4)
+		a := fx.open("a", nil)
+		b := fx.open("b", func(c *Config) {
+			c.probeEvery = 50 * time.Millisecond
+			c.Deliver = func(id player.ID, msg []byte) int {
+				select {
+				case got <- string(msg):
+				default:
+				}
+				return 1
+			}
+		})
+		b.Online("p")
+		flush(t, b)
+		before := b.Stats().Reassertions
+		// drop the subscription but keep the connection (go-redis forgets
+		// the channel, so only the probe can bring it back)
+		if err := b.ps.Unsubscribe(ctx(t), b.channel("b")); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the re-assertion after the probe", func() bool { return b.Stats().Reassertions > before })
+		waitFor(t, "b subscribed", b.Healthy)
+		if k, err := a.Send(ctx(t), "p", []byte("back")); err != nil || k != 1 {
+			t.Fatalf("Send = %d, %v", k, err)
+		}
+		select {
+		case m := <-got:
+			if m != "back" {
+				t.Fatalf("got %q", m)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no message after the probe resubscribed")
+		}
+	})
+}

@@ -71,24 +71,24 @@ func decodeEnvelope(b []byte) (player.ID, []byte, error) {
 // readLoop reads the node channel on its own goroutine. It never blocks
 // on a consumer (Deliver must not block), so a slow node cannot stall
 // Redis PUBLISH (an embedded miniredis publishes under its global lock).
-// An idle connection is probed with PING; after a failure go-redis
-// reconnects and resubscribes on the next read, and that resubscription
-// makes the node re-assert its state (messages in the gap are lost).
+// After a failure go-redis reconnects and resubscribes on the next read,
+// and that resubscription makes the node re-assert its state (messages in
+// the gap are lost). An idle channel is probed (probe).
 func (n *Node) readLoop() {
 	backoff := 50 * time.Millisecond
 	lost := false
 	for {
-		m, err := n.ps.ReceiveTimeout(n.ctx, 5*time.Second)
+		m, err := n.ps.ReceiveTimeout(n.ctx, n.cfg.probeEvery)
 		if n.ctx.Err() != nil {
 			return
 		}
 		if err != nil {
 			var nerr interface{ Timeout() bool }
 			if errors.As(err, &nerr) && nerr.Timeout() && !lost {
-				pctx, cancel := n.opCtx(n.ctx)
-				perr := n.ps.Ping(pctx)
-				cancel()
-				if perr == nil {
+				if ok, gone := n.probe(); ok {
+					if gone {
+						lost = true // the coming confirmation re-asserts
+					}
 					continue
 				}
 			}
@@ -122,6 +122,29 @@ func (n *Node) readLoop() {
 	}
 }
 
+// probe checks an idle node channel: PING on the subscriber connection
+// (it reads), then PUBLISH of an empty envelope to the channel through the
+// command client. A PUBLISH that reaches no subscriber means the server
+// lost the subscription while the connection looks healthy: resubscribe
+// (gone). ok is false when the subscriber connection itself failed. A
+// failed PUBLISH says nothing about the receive path and is ignored.
+func (n *Node) probe() (ok, gone bool) {
+	ctx, cancel := n.opCtx(n.ctx)
+	defer cancel()
+	if err := n.ps.Ping(ctx); err != nil {
+		return false, false
+	}
+	k, err := n.rdb.Publish(ctx, n.channel(n.id), encodeEnvelope("", nil)).Result()
+	if err != nil || k > 0 {
+		return true, false
+	}
+	n.log.Warn("cluster: node channel has no subscriber; resubscribing")
+	n.subscribed.Store(false)
+	n.stats.redisErrors.Add(1)
+	_ = n.ps.Subscribe(ctx, n.channel(n.id)) // on failure go-redis resubscribes on reconnect
+	return true, true
+}
+
 func (n *Node) deliver(payload string) {
 	if len(payload) > n.cfg.MaxMessage || n.cfg.Deliver == nil {
 		n.stats.psDropped.Add(1)
@@ -131,6 +154,9 @@ func (n *Node) deliver(payload string) {
 	if err != nil {
 		n.stats.psDropped.Add(1)
 		return
+	}
+	if id == "" {
+		return // a probe
 	}
 	n.stats.psIn.Add(1)
 	n.cfg.Deliver(id, msg)
