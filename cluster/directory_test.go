@@ -267,6 +267,13 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := Open(ctx(t), Config{WSURL: "ws://x", URL: "http://nope"}); err == nil {
 		t.Fatal("Open with a bad URL succeeded")
 	}
+	start := time.Now()
+	if _, err := Open(ctx(t), Config{WSURL: "ws://x", URL: "redis://127.0.0.1:1/0"}); !errors.Is(err, room.ErrUnavailable) {
+		t.Fatalf("Open with no Redis: err = %v, want ErrUnavailable", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("Open with no Redis took %v", el)
+	}
 }
 
 // A room full only through reservations takes players again once they
