@@ -26,7 +26,9 @@ type Config struct {
 	// LeaseTTL is how long the node stays alive without renewing; it
 	// renews every LeaseTTL/5. Default 10s.
 	LeaseTTL time.Duration
-	// OpTimeout bounds each Redis call made for a request; default 500ms.
+	// OpTimeout bounds each Redis call made for a request; default 500ms,
+	// or 1s with the embedded miniredis (it runs each script in a fresh
+	// gopher-lua state: about 1 ms a Reserve against 0.13 ms on Redis).
 	OpTimeout time.Duration
 	// MaxMessage caps a direct message's size (bytes); default 1 MiB.
 	// Larger messages are refused by Send and dropped by the receiver.
@@ -73,6 +75,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.OpTimeout == 0 {
 		c.OpTimeout = 500 * time.Millisecond
+		if c.URL == "" {
+			c.OpTimeout = time.Second
+		}
 	}
 	if c.MaxMessage == 0 {
 		c.MaxMessage = 1 << 20
