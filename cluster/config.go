@@ -44,10 +44,11 @@ type Config struct {
 	// connections took it. It must not block. Nil drops (counted).
 	Deliver func(id player.ID, msg []byte) int
 	// Online returns the local players with at least one connection;
-	// called when the node re-asserts its state. May be nil.
+	// called on the node's writer goroutine when it re-asserts its state
+	// (so it must not wait on the node's own queue). May be nil.
 	Online func() []player.ID
-	// Owned returns the rooms this node runs; called when the node
-	// re-asserts its state. May be nil.
+	// Owned returns the rooms this node runs; called like Online. May be
+	// nil.
 	Owned func() []room.OwnedRoom
 
 	// probeEvery is how long the node channel may stay idle before the

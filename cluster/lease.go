@@ -60,7 +60,12 @@ func (n *Node) renew() {
 	defer cancel()
 	now := n.clock.Now()
 	dl := now.Add(n.cfg.LeaseTTL)
-	load, err := scrRenew.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, dl.UnixMilli(), n.gcTTL().Milliseconds())...).Int64()
+	n.renewals++
+	roomGC := int64(0) // room TTLs are refreshed once per lease, not every renewal
+	if n.renewals%5 == 1 {
+		roomGC = n.gcTTL().Milliseconds()
+	}
+	load, err := scrRenew.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, dl.UnixMilli(), roomGC, n.gcTTL().Milliseconds())...).Int64()
 	if err == nil && load < 0 {
 		n.log.Warn("cluster: lease lost; registering again and re-asserting rooms")
 		err = n.register(n.ctx)

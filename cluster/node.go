@@ -45,6 +45,7 @@ type Node struct {
 	reassertc chan struct{} // cap 1: the writer re-asserts everything
 	kick      chan struct{} // cap 1: renew now
 	tick      clockwork.Ticker
+	renewals  uint64 // renew attempts; renew goroutine only
 
 	dirty      atomic.Bool // a write failed: re-assert after the next renewal
 	subscribed atomic.Bool
