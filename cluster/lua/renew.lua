@@ -1,5 +1,5 @@
 -- renew: ARGV 3 node, 4 epoch, 5 lease deadline ms, 6 GC ms (0: leave
--- room TTLs alone this time). Returns the
+-- room TTLs alone this time), 7 node GC ms. Returns the
 -- node's load (seats + live reservations), or -1 if the lease was lost
 -- (the node hash is gone or names another epoch): register again.
 local node, epoch, dl, gc = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
