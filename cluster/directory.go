@@ -58,6 +58,14 @@ func (d *directory) node() *Node { return (*Node)(d) }
 // Reserve implements room.Directory: one script picks (or creates) the
 // room and counts every seat, so concurrent callers on any node never
 // overfill a room nor open a second one while one has room.
+//
+// A room created on this node is live at once (Placement.Local): the
+// caller starts it. A room created for another node is pending until that
+// node Consumes or Takes a seat in it (and then starts it with that ID);
+// if every reservation in it expires first, it disappears.
+//
+// A call that times out may still have run in Redis: its reservations
+// then expire unused after ttl.
 func (d *directory) Reserve(ctx context.Context, sel room.Selector, capacity int, players []player.ID, tokens []string, ttl time.Duration) (room.Placement, time.Time, error) {
 	n := d.node()
 	if len(players) == 0 || len(players) != len(tokens) {
@@ -116,6 +124,7 @@ func (d *directory) Take(ctx context.Context, sel room.Selector, capacity int) (
 	defer cancel()
 	res, err := scrTake.Run(ctx, n.rdb, nil, args...).Slice()
 	if err != nil {
+		n.dirty.Store(true) // it may have run: re-assert the true seat counts
 		return room.Placement{}, n.unavailable("take", err)
 	}
 	return n.placement(res)
@@ -128,6 +137,7 @@ func (d *directory) Consume(ctx context.Context, token string, p player.ID) (roo
 	defer cancel()
 	res, err := scrConsume.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, seatKey(token), string(p), tombstone.Milliseconds())...).Slice()
 	if err != nil {
+		n.dirty.Store(true) // it may have run: re-assert the true seat counts
 		return room.Placement{}, n.unavailable("consume", err)
 	}
 	return n.placement(res)

@@ -267,4 +267,40 @@ func TestConfigValidation(t *testing.T) {
 	if _, err := Open(ctx(t), Config{WSURL: "ws://x", URL: "http://nope"}); err == nil {
 		t.Fatal("Open with a bad URL succeeded")
 	}
+	start := time.Now()
+	if _, err := Open(ctx(t), Config{WSURL: "ws://x", URL: "redis://127.0.0.1:1/0"}); !errors.Is(err, room.ErrUnavailable) {
+		t.Fatalf("Open with no Redis: err = %v, want ErrUnavailable", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("Open with no Redis took %v", el)
+	}
+}
+
+// A room full only through reservations takes players again once they
+// expire (it is held, then reopened, in creation order).
+func TestExpiredReservationsReopenRoom(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, fx *fixture) {
+		d := fx.open("a", nil).Directory()
+		sel := room.Selector{Type: "g"}
+		a, _ := reserve(t, d, sel, 2, "p1")
+		reserve(t, d, sel, 2, "p2")
+		fx.step(10 * time.Second)
+		b, _ := reserve(t, d, sel, 2, "p3")
+		if b.RoomID == a.RoomID {
+			t.Fatal("a room full of reservations took a third player")
+		}
+		fx.step(6 * time.Second) // a's reservations expired, b's live
+		c, _ := reserve(t, d, sel, 2, "p4")
+		if c.RoomID != a.RoomID {
+			t.Fatalf("p4 went to %s, want the reopened older room %s", c.RoomID, a.RoomID)
+		}
+		e, _ := reserve(t, d, sel, 2, "p5")
+		if e.RoomID != a.RoomID {
+			t.Fatalf("p5 went to %s, want %s (one seat left)", e.RoomID, a.RoomID)
+		}
+		f, _ := reserve(t, d, sel, 2, "p6")
+		if f.RoomID != b.RoomID {
+			t.Fatalf("p6 went to %s, want %s", f.RoomID, b.RoomID)
+		}
+	})
 }

@@ -12,6 +12,15 @@
 // milliseconds, and all deadlines (leases, reservations, tombstones) are
 // compared with it. Key TTLs exist only to collect garbage; correctness
 // never depends on them (miniredis moves TTLs only on FastForward).
+// Nodes compare each other's deadlines with their own clocks, so node
+// clocks must agree (NTP) to well within LeaseTTL.
+//
+// Fencing: owner writes compare the record's owner tuple (node ID and the
+// epoch, random per Open) atomically in the script, so an earlier
+// incarnation of a node (a paused or restarted process) can never change
+// a record its successor owns. Each room record also carries a fence from
+// a counter that is never deleted, new for every (re)creation; it is
+// returned for external sinks (match results keyed by room and fence).
 //
 // Key layout (P is Config.Prefix, default "tr:"):
 //
@@ -24,7 +33,12 @@
 //	P room:<id>             HASH type node epoch fence cap seats locked
 //	                        private code meta(JSON) pending      (GC TTL)
 //	P rooms                 ZSET room ID → fence (every room; List)
-//	P type:<type>           ZSET room ID → fence (join-or-create order)
+//	P type:<type>           ZSET room ID → fence (every room of the type; List)
+//	P open:<type>           ZSET room ID → fence: public, unlocked, seats
+//	                        plus live reservations below capacity
+//	                        (join-or-create scans only these)
+//	P held:<type>           ZSET room ID → earliest reservation deadline:
+//	                        rooms full only through reservations
 //	P code:<code>           STRING room ID of a private room's join code
 //	P res:<room>            ZSET seat key → reservation deadline (ms)
 //	P seat:<key>            HASH player room exp (key = hex SHA-256 of the

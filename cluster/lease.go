@@ -60,7 +60,12 @@ func (n *Node) renew() {
 	defer cancel()
 	now := n.clock.Now()
 	dl := now.Add(n.cfg.LeaseTTL)
-	load, err := scrRenew.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, dl.UnixMilli(), n.gcTTL().Milliseconds())...).Int64()
+	n.renewals++
+	roomGC := int64(0) // room TTLs are refreshed once per lease, not every renewal
+	if n.renewals%5 == 1 {
+		roomGC = n.gcTTL().Milliseconds()
+	}
+	load, err := scrRenew.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, dl.UnixMilli(), roomGC, n.gcTTL().Milliseconds())...).Int64()
 	if err == nil && load < 0 {
 		n.log.Warn("cluster: lease lost; registering again and re-asserting rooms")
 		err = n.register(n.ctx)
@@ -69,6 +74,7 @@ func (n *Node) renew() {
 		}
 	}
 	n.mu.Lock()
+	wasOK := n.renewOK
 	if err != nil {
 		n.renewOK = false
 		n.healthySince = time.Time{}
@@ -76,9 +82,14 @@ func (n *Node) renew() {
 		if n.ctx.Err() == nil {
 			n.stats.redisErrors.Add(1)
 			n.stats.renewFailed.Add(1)
-			n.log.Debug("cluster: lease renewal failed", "err", err)
+			if wasOK {
+				n.log.Warn("cluster: lease renewal failed; the lease holds until its deadline", "err", err, "deadline", n.leaseDeadline())
+			}
 		}
 		return
+	}
+	if !wasOK {
+		n.log.Info("cluster: lease renewed again")
 	}
 	n.renewOK = true
 	n.leaseUntil = dl
@@ -121,6 +132,12 @@ func (n *Node) sweep(now time.Time) {
 			n.log.Info("cluster: swept a dead node", "dead", d, "rooms", rooms)
 		}
 	}
+}
+
+func (n *Node) leaseDeadline() time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.leaseUntil
 }
 
 // NodeInfo describes a live node.

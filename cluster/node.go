@@ -45,6 +45,7 @@ type Node struct {
 	reassertc chan struct{} // cap 1: the writer re-asserts everything
 	kick      chan struct{} // cap 1: renew now
 	tick      clockwork.Ticker
+	renewals  uint64 // renew attempts; renew goroutine only
 
 	dirty      atomic.Bool // a write failed: re-assert after the next renewal
 	subscribed atomic.Bool
@@ -85,7 +86,8 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("cluster: Redis URL: %w", err)
 	}
 	opts.MaxRetries = -1 // a retry could run a non-idempotent script twice
-	opts.DialTimeout = time.Second
+	opts.DialTimeout = 750 * time.Millisecond
+	opts.DialerRetries = 1 // one dial per call: answers within ~1 s when Redis is gone
 	opts.ReadTimeout = cfg.OpTimeout
 	opts.WriteTimeout = cfg.OpTimeout
 	opts.PoolTimeout = cfg.OpTimeout + 100*time.Millisecond

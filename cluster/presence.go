@@ -5,14 +5,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/tickroom/tickroom/player"
 )
 
-// Online records that player id has a connection on this node. Never
-// blocks (queued like owner writes). An entry counts only while this
+// Online records that player id has a connection on this node: call it
+// on the player's first connection here, and Offline after the last.
+// Never blocks (queued like owner writes). An entry counts only while this
 // node's lease is live, so presence needs no per-player refresh.
 func (n *Node) Online(id player.ID) { n.enqueue(op{kind: "online", id: string(id)}) }
 
@@ -37,6 +39,20 @@ func (n *Node) Send(ctx context.Context, id player.ID, msg []byte) (int, error) 
 	return int(k), nil
 }
 
+// Present returns the live nodes (this one included) that have id online,
+// sorted: a player is offline everywhere when it is empty. Errors wrap
+// room.ErrUnavailable.
+func (n *Node) Present(ctx context.Context, id player.ID) ([]string, error) {
+	ctx, cancel := n.opCtx(ctx)
+	defer cancel()
+	nodes, err := scrPresence.Run(ctx, n.rdb, nil, n.args(string(id))...).StringSlice()
+	if err != nil {
+		return nil, n.unavailable("presence", err)
+	}
+	sort.Strings(nodes)
+	return nodes, nil
+}
+
 // encodeEnvelope: uvarint len(id), id, msg.
 func encodeEnvelope(id player.ID, msg []byte) []byte {
 	b := binary.AppendUvarint(make([]byte, 0, len(id)+len(msg)+2), uint64(len(id)))
@@ -55,24 +71,24 @@ func decodeEnvelope(b []byte) (player.ID, []byte, error) {
 // readLoop reads the node channel on its own goroutine. It never blocks
 // on a consumer (Deliver must not block), so a slow node cannot stall
 // Redis PUBLISH (an embedded miniredis publishes under its global lock).
-// An idle connection is probed with PING; after a failure go-redis
-// reconnects and resubscribes on the next read, and that resubscription
-// makes the node re-assert its state (messages in the gap are lost).
+// After a failure go-redis reconnects and resubscribes on the next read,
+// and that resubscription makes the node re-assert its state (messages in
+// the gap are lost). An idle channel is probed (probe).
 func (n *Node) readLoop() {
 	backoff := 50 * time.Millisecond
 	lost := false
 	for {
-		m, err := n.ps.ReceiveTimeout(n.ctx, 5*time.Second)
+		m, err := n.ps.ReceiveTimeout(n.ctx, n.cfg.probeEvery)
 		if n.ctx.Err() != nil {
 			return
 		}
 		if err != nil {
 			var nerr interface{ Timeout() bool }
 			if errors.As(err, &nerr) && nerr.Timeout() && !lost {
-				pctx, cancel := n.opCtx(n.ctx)
-				perr := n.ps.Ping(pctx)
-				cancel()
-				if perr == nil {
+				if ok, gone := n.probe(); ok {
+					if gone {
+						lost = true // the coming confirmation re-asserts
+					}
 					continue
 				}
 			}
@@ -106,6 +122,29 @@ func (n *Node) readLoop() {
 	}
 }
 
+// probe checks an idle node channel: PING on the subscriber connection
+// (it reads), then PUBLISH of an empty envelope to the channel through the
+// command client. A PUBLISH that reaches no subscriber means the server
+// lost the subscription while the connection looks healthy: resubscribe
+// (gone). ok is false when the subscriber connection itself failed. A
+// failed PUBLISH says nothing about the receive path and is ignored.
+func (n *Node) probe() (ok, gone bool) {
+	ctx, cancel := n.opCtx(n.ctx)
+	defer cancel()
+	if err := n.ps.Ping(ctx); err != nil {
+		return false, false
+	}
+	k, err := n.rdb.Publish(ctx, n.channel(n.id), encodeEnvelope("", nil)).Result()
+	if err != nil || k > 0 {
+		return true, false
+	}
+	n.log.Warn("cluster: node channel has no subscriber; resubscribing")
+	n.subscribed.Store(false)
+	n.stats.redisErrors.Add(1)
+	_ = n.ps.Subscribe(ctx, n.channel(n.id)) // on failure go-redis resubscribes on reconnect
+	return true, true
+}
+
 func (n *Node) deliver(payload string) {
 	if len(payload) > n.cfg.MaxMessage || n.cfg.Deliver == nil {
 		n.stats.psDropped.Add(1)
@@ -115,6 +154,9 @@ func (n *Node) deliver(payload string) {
 	if err != nil {
 		n.stats.psDropped.Add(1)
 		return
+	}
+	if id == "" {
+		return // a probe
 	}
 	n.stats.psIn.Add(1)
 	n.cfg.Deliver(id, msg)

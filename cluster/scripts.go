@@ -40,6 +40,7 @@ var (
 	scrNodes     = script("nodes")
 	scrFindToken = script("findtoken")
 	scrSend      = script("send")
+	scrPresence  = script("presence")
 )
 
 func str(v any) string {

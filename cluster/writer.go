@@ -167,4 +167,3 @@ func (n *Node) applyNow(kind, id, arg string, fail func(error)) bool {
 }
 
 func sortNodes(ns []NodeInfo) { sort.Slice(ns, func(i, j int) bool { return ns[i].ID < ns[j].ID }) }
-

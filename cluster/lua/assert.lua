@@ -17,6 +17,7 @@ end
 if not r then
   r = create(id, typ, node, epoch, cap, seats, private, code, meta, '0')
   redis.call('HSET', key, 'locked', locked)
+  reindex(id)
   return {'ok', tostring(r.fence)}
 end
 redis.call('HSET', key, 'type', typ, 'cap', cap, 'seats', seats, 'locked', locked, 'private', private,
@@ -25,4 +26,5 @@ redis.call('ZADD', P .. 'type:' .. typ, r.fence, id)
 redis.call('ZADD', P .. 'rooms', r.fence, id)
 redis.call('SADD', P .. 'node:' .. node .. ':rooms', id)
 if code ~= '' then redis.call('SET', P .. 'code:' .. code, id) end
+reindex(id)
 return {'ok', tostring(r.fence)}

@@ -53,14 +53,57 @@ local function stale(id, r)
   return false
 end
 
+-- addload adjusts node n's load (seats + live reservations) between
+-- renewals, which recompute it exactly (expired reservations count until
+-- then).
+local function addload(n, delta)
+  local nk = P .. 'node:' .. n
+  if delta ~= 0 and redis.call('EXISTS', nk) == 1 then redis.call('HINCRBY', nk, 'load', delta) end
+end
+
 -- drop_room removes a room and every index naming it.
 local function drop_room(id, r)
+  addload(r.node, -(tonumber(r.seats) + reserved(id)))
   redis.call('DEL', P .. 'room:' .. id, P .. 'res:' .. id)
   redis.call('ZREM', P .. 'type:' .. r.type, id)
+  redis.call('ZREM', P .. 'open:' .. r.type, id)
+  redis.call('ZREM', P .. 'held:' .. r.type, id)
   redis.call('ZREM', P .. 'rooms', id)
   redis.call('SREM', P .. 'node:' .. r.node .. ':rooms', id)
   if r.code and r.code ~= '' and redis.call('GET', P .. 'code:' .. r.code) == id then
     redis.call('DEL', P .. 'code:' .. r.code)
+  end
+end
+
+-- reindex files a room after it changed: in P open:<type> if
+-- join-or-create may pick it (public, unlocked, seats plus live
+-- reservations below capacity); in P held:<type>, scored by its earliest
+-- reservation deadline, if only reservations fill it; else in neither.
+local function reindex(id)
+  local r = hash(P .. 'room:' .. id)
+  if not r then return nil end
+  local okey, hkey = P .. 'open:' .. r.type, P .. 'held:' .. r.type
+  local seats, cap = tonumber(r.seats), tonumber(r.cap)
+  if r.private ~= '0' or r.locked ~= '0' or seats >= cap then
+    redis.call('ZREM', okey, id)
+    redis.call('ZREM', hkey, id)
+    return r
+  end
+  if seats + reserved(id) < cap then
+    redis.call('ZADD', okey, r.fence, id)
+    redis.call('ZREM', hkey, id)
+  else
+    local first = redis.call('ZRANGEBYSCORE', P .. 'res:' .. id, '(' .. NOWS, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    redis.call('ZREM', okey, id)
+    redis.call('ZADD', hkey, first[2], id)
+  end
+  return r
+end
+
+-- unhold moves rooms whose holding reservation has expired back to open.
+local function unhold(typ)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'held:' .. typ, '-inf', NOWS)) do
+    if not reindex(id) then redis.call('ZREM', P .. 'held:' .. typ, id) end
   end
 end
 
@@ -95,7 +138,7 @@ local function create(id, typ, node, ep, cap, seats, private, code, meta, pendin
   redis.call('ZADD', P .. 'rooms', fence, id)
   redis.call('SADD', P .. 'node:' .. node .. ':rooms', id)
   if code ~= '' then redis.call('SET', P .. 'code:' .. code, id) end
-  return hash(P .. 'room:' .. id)
+  return reindex(id)
 end
 
 -- lookup finds a usable room by ID or code (write scripts only: it drops
@@ -111,14 +154,4 @@ local function lookup(id, code, typ)
   if not owner_live(r) then return nil end
   if typ ~= '' and r.type ~= typ then return nil end
   return id, r
-end
-
--- node_load: seats plus live reservations over the rooms of node n (epoch ep).
-local function node_load(n, ep)
-  local sum = 0
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'node:' .. n .. ':rooms')) do
-    local r = hash(P .. 'room:' .. id)
-    if r and r.node == n and r.epoch == ep then sum = sum + tonumber(r.seats) + reserved(id) end
-  end
-  return sum
 end

@@ -34,9 +34,14 @@ if r.node ~= node or r.epoch ~= epoch then
   return 0
 end
 if op == 'release' then
-  if tonumber(r.seats) > 0 then redis.call('HINCRBY', key, 'seats', -1) end
+  if tonumber(r.seats) > 0 then
+    redis.call('HINCRBY', key, 'seats', -1)
+    addload(node, -1)
+  end
+  reindex(id)
 elseif op == 'lock' then
   redis.call('HSET', key, 'locked', arg)
+  reindex(id)
 elseif op == 'meta' then
   redis.call('HSET', key, 'meta', arg)
 elseif op == 'dispose' then

@@ -1,4 +1,5 @@
--- renew: ARGV 3 node, 4 epoch, 5 lease deadline ms, 6 GC ms. Returns the
+-- renew: ARGV 3 node, 4 epoch, 5 lease deadline ms, 6 GC ms (0: leave
+-- room TTLs alone this time), 7 node GC ms. Returns the
 -- node's load (seats + live reservations), or -1 if the lease was lost
 -- (the node hash is gone or names another epoch): register again.
 local node, epoch, dl, gc = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -16,11 +17,11 @@ for _, id in ipairs(redis.call('SMEMBERS', nk .. ':rooms')) do
       drop_room(id, r)
     else
       load = load + tonumber(r.seats) + res
-      redis.call('PEXPIRE', P .. 'room:' .. id, gc)
+      if gc ~= '0' then redis.call('PEXPIRE', P .. 'room:' .. id, gc) end
     end
   end
 end
 redis.call('HSET', nk, 'load', load)
-redis.call('PEXPIRE', nk, gc)
+redis.call('PEXPIRE', nk, ARGV[7])
 redis.call('ZADD', P .. 'nodes', dl, node)
 return load

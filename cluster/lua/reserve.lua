@@ -21,9 +21,11 @@ else
   if n > cap then return {'err', 'FULL'} end
   local filters = cjson.decode(ARGV[10])
   if not want_create then
-    for _, cid in ipairs(redis.call('ZRANGE', P .. 'type:' .. typ, 0, -1)) do
+    unhold(typ)
+    for _, cid in ipairs(redis.call('ZRANGE', P .. 'open:' .. typ, 0, -1)) do
       local c = hash(P .. 'room:' .. cid)
       if not c then
+        redis.call('ZREM', P .. 'open:' .. typ, cid)
         redis.call('ZREM', P .. 'type:' .. typ, cid)
       elseif stale(cid, c) then
         drop_room(cid, c)
@@ -41,7 +43,7 @@ else
     for _, cand in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '(' .. NOWS, '+inf')) do
       local ep = live_epoch(cand)
       if ep then
-        local l = node_load(cand, ep)
+        local l = tonumber(redis.call('HGET', P .. 'node:' .. cand, 'load') or '0')
         if not best or l < bestLoad or (l == bestLoad and (cand == node or (best ~= node and cand < best))) then
           best, bestEp, bestLoad = cand, ep, l
         end
@@ -70,4 +72,5 @@ for i = 1, n do
   redis.call('PEXPIRE', sk, gc)
   redis.call('ZADD', rk, exp, k)
 end
-return placement(id, r)
+addload(r.node, n)
+return placement(id, reindex(id))

@@ -12,7 +12,8 @@ local function count(id, r)
   local key = P .. 'room:' .. id
   redis.call('HINCRBY', key, 'seats', 1)
   redis.call('HSET', key, 'pending', '0')
-  return placement(id, hash(key))
+  addload(node, 1)
+  return placement(id, reindex(id))
 end
 
 if roomID ~= '' or code ~= '' then
@@ -26,9 +27,11 @@ end
 
 if cap < 1 then return {'err', 'FULL'} end
 if not want_create then
-  for _, cid in ipairs(redis.call('ZRANGE', P .. 'type:' .. typ, 0, -1)) do
+  unhold(typ)
+  for _, cid in ipairs(redis.call('ZRANGE', P .. 'open:' .. typ, 0, -1)) do
     local c = hash(P .. 'room:' .. cid)
     if not c then
+      redis.call('ZREM', P .. 'open:' .. typ, cid)
       redis.call('ZREM', P .. 'type:' .. typ, cid)
     elseif stale(cid, c) then
       drop_room(cid, c)
@@ -44,4 +47,5 @@ if private == '1' then
   if not c then return {'err', 'CODES'} end
 end
 if redis.call('EXISTS', P .. 'room:' .. newID) == 1 then return {'err', 'IDTAKEN'} end
+addload(node, 1)
 return placement(newID, create(newID, typ, node, epoch, cap, 1, private, c, ARGV[10], '0'))
