@@ -142,6 +142,10 @@ type Config struct {
 	// ReconnectWindow is how long a bot keeps trying to reconnect.
 	// Default DefaultReconnectWindow.
 	ReconnectWindow time.Duration
+	// ReconnectURL, if set, is where a seated bot's reconnections dial (a
+	// load balancer, or another node of a cluster): a seat held by
+	// another node is then reached through a redirect.
+	ReconnectURL string
 
 	// AfterPlay, if set, is called on each bot's goroutine once its input
 	// loop has stopped, before it leaves, with the bot's number and its
@@ -175,6 +179,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ChaosSilence, "chaos-silence", 0, "how long a silent bot stays silent (0: random in [2s, 6s))")
 	fs.BoolVar(&c.NoReconnect, "no-reconnect", false, "turn the SDK's automatic reconnection off")
 	fs.DurationVar(&c.ReconnectWindow, "reconnect-window", DefaultReconnectWindow, "how long a bot keeps trying to reconnect")
+	fs.StringVar(&c.ReconnectURL, "reconnect-url", "", "WebSocket URL seated bots reconnect to (e.g. another node of a cluster: seats elsewhere are reached through a redirect); empty: where they joined")
 }
 
 // withDefaults validates c and fills in the defaults.
@@ -323,6 +328,7 @@ type connStats struct {
 	resumesOK, resumesSnapshot, resumesFailed uint64
 	lost                                      bool
 	resync                                    []time.Duration
+	resyncRedirected                          []time.Duration // the resumes that followed a redirect
 	firstEvent, lastEvent, eventGaps          uint64
 	unrecovered                               uint64
 	outage                                    bool // an outage in progress (disconnected, not resumed)
@@ -398,6 +404,9 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	}
 	r.connected, r.room = true, info.RoomID
 	seatedAt := time.Now()
+	if b.cfg.ReconnectURL != "" {
+		c.SetURL(b.cfg.ReconnectURL)
+	}
 
 	b.setPlaying(c, true)
 	r.late, err = b.play(ctx, c)
@@ -547,6 +556,9 @@ func (k *connStats) resumed(info client.ResumeInfo) {
 		k.unrecovered++
 	}
 	k.resync = append(k.resync, info.Duration)
+	if info.Redirects > 0 {
+		k.resyncRedirected = append(k.resyncRedirected, info.Duration)
+	}
 }
 
 // play sends inputs for cfg.Duration: one per period on the grid

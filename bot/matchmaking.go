@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/netcode/client"
 )
 
@@ -22,6 +23,9 @@ const (
 	// Backoff after a 429 without Retry-After: retryBase·2^(n-1), capped.
 	retryBase = 250 * time.Millisecond
 	retryCap  = 5 * time.Second
+	// maxUnavailableRetries bounds the retries of a request answered
+	// 503 or `unavailable` (the cluster store is out or overloaded).
+	maxUnavailableRetries = 4
 )
 
 // maxRating bounds ticket ratings (the API takes ±1,000,000).
@@ -67,7 +71,11 @@ func (b *bot) quickSeat(ctx context.Context, token string, mm *matchStats) (*cli
 	if err != nil {
 		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: %w", b.n, err)
 	}
-	info, err := c.JoinSeat(ctx, res.SeatToken)
+	var info client.JoinInfo
+	err = b.retry(ctx, mm, func() (err error) {
+		info, err = c.JoinSeat(ctx, res.SeatToken)
+		return err
+	})
 	if err != nil {
 		_ = c.Close()
 		return nil, client.JoinInfo{}, fmt.Errorf("bot %d: taking the seat in room %s: %w", b.n, res.RoomID, err)
@@ -200,10 +208,17 @@ func (b *bot) retry(ctx context.Context, mm *matchStats, f func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := f()
 		var he *client.HTTPError
-		if !errors.As(err, &he) || he.StatusCode != http.StatusTooManyRequests {
+		var se *client.ServerError
+		var wait time.Duration
+		switch {
+		case errors.As(err, &he) && he.StatusCode == http.StatusTooManyRequests:
+			wait = he.RetryAfter
+		case errors.As(err, &he) && he.StatusCode == http.StatusServiceUnavailable && attempt <= maxUnavailableRetries:
+			wait = he.RetryAfter // the cluster store is out, or overloaded
+		case errors.As(err, &se) && se.Code == netcode.CodeUnavailable && attempt <= maxUnavailableRetries:
+		default:
 			return err
 		}
-		wait := he.RetryAfter
 		if wait <= 0 {
 			wait = min(retryCap, retryBase<<min(attempt-1, 16))
 		}
@@ -212,7 +227,7 @@ func (b *bot) retry(ctx context.Context, mm *matchStats, f func() error) error {
 			return fmt.Errorf("%w (no time left to retry after %v)", err, wait)
 		}
 		mm.retries++
-		b.log.Debug("bot: rate limited; retrying", "wait", wait, "attempt", attempt)
+		b.log.Debug("bot: rate limited or unavailable; retrying", "wait", wait, "attempt", attempt, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:

@@ -34,11 +34,14 @@ type Summary struct {
 	Disconnects       uint64  `json:"disconnects"`        // connections that ended under a playing bot
 	ReconnectAttempts uint64  `json:"reconnect_attempts"` // dials made to reconnect
 	ResumesOK         uint64  `json:"resumes_ok"`         // outages ended by a resumed seat and a resynced replica
-	ResumesSnapshot   uint64  `json:"resumes_snapshot"`   // … resynced by a full snapshot
-	ResumesDelta      uint64  `json:"resumes_delta"`      // … resynced by a delta from the last applied tick
-	ResumesFailed     uint64  `json:"resumes_failed"`     // outages that ended without a resume
-	PlayersLost       uint64  `json:"players_lost"`       // bots whose seat was lost although they did not close
-	ResyncP50         float64 `json:"resync_ms_p50"`      // reconnection dial start → resynced replica
+	ResumeRedirects   uint64  `json:"resume_redirects"`   // of those, resumes that followed a redirect to the seat's node
+	RedirectResyncP50 float64 `json:"resync_redirect_ms_p50"`
+	RedirectResyncP99 float64 `json:"resync_redirect_ms_p99"`
+	ResumesSnapshot   uint64  `json:"resumes_snapshot"` // … resynced by a full snapshot
+	ResumesDelta      uint64  `json:"resumes_delta"`    // … resynced by a delta from the last applied tick
+	ResumesFailed     uint64  `json:"resumes_failed"`   // outages that ended without a resume
+	PlayersLost       uint64  `json:"players_lost"`     // bots whose seat was lost although they did not close
+	ResyncP50         float64 `json:"resync_ms_p50"`    // reconnection dial start → resynced replica
 	ResyncP99         float64 `json:"resync_ms_p99"`
 	ResyncMax         float64 `json:"resync_ms_max"`
 	EventsMissed      uint64  `json:"events_missed"`     // seq gaps in each bot's room events, plus resumes with recovered=false
@@ -73,7 +76,7 @@ func summarize(cfg Config, results []result, d time.Duration) Summary {
 	rooms := map[string]bool{}
 	var snapBytes, deltaBytes uint64
 	var seated time.Duration
-	var resync []time.Duration
+	var resync, redirected []time.Duration
 	for _, r := range results {
 		if r.connected {
 			s.Connected++
@@ -104,6 +107,7 @@ func summarize(cfg Config, results []result, d time.Duration) Summary {
 			s.PlayersLost++
 		}
 		resync = append(resync, r.conn.resync...)
+		redirected = append(redirected, r.conn.resyncRedirected...)
 		s.EventsMissed += r.conn.eventGaps + r.conn.unrecovered
 		s.EventsDuplicated += r.stats.DuplicateEvents
 		s.InputsBuffered += r.stats.InputsBuffered
@@ -112,6 +116,12 @@ func summarize(cfg Config, results []result, d time.Duration) Summary {
 	s.Matchmaking = cfg.Matchmaking
 	summarizeMatchmaking(&s, results)
 	s.ResumesDelta = s.ResumesOK - s.ResumesSnapshot
+	s.ResumeRedirects = uint64(len(redirected))
+	if len(redirected) > 0 {
+		slices.Sort(redirected)
+		s.RedirectResyncP50 = ms(percentile(redirected, 50))
+		s.RedirectResyncP99 = ms(percentile(redirected, 99))
+	}
 	if len(resync) > 0 {
 		slices.Sort(resync)
 		s.ResyncP50 = ms(percentile(resync, 50))

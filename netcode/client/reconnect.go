@@ -141,6 +141,9 @@ type ResumeInfo struct {
 	// Duration runs from the first reconnection dial to the resynchronised
 	// replica (backoff waits between failed attempts included).
 	Duration time.Duration
+	// Redirects counts the redirects followed to the server holding the
+	// seat (a cluster, PROTOCOL §9.1).
+	Redirects int
 	// Snapshot is true when the replica was resynchronised by a full
 	// snapshot, false for a delta from its last applied tick.
 	Snapshot bool
@@ -462,7 +465,7 @@ func (c *Client) reconnected(snapshot bool) {
 	if snapshot {
 		c.st.resumeSnapshots.Add(1)
 	}
-	info := ResumeInfo{Room: room, Recovered: o.recovered, Attempts: o.attempts, Duration: time.Since(o.dialStart), Snapshot: snapshot}
+	info := ResumeInfo{Room: room, Recovered: o.recovered, Attempts: o.attempts, Duration: time.Since(o.dialStart), Snapshot: snapshot, Redirects: o.redirects}
 	c.log.Debug("client: reconnected", "room", room, "attempts", info.Attempts, "duration", info.Duration, "snapshot", snapshot)
 	if f := c.cfg.OnResumed; f != nil {
 		f(info)
