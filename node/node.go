@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tickroom/tickroom/cluster"
 	"github.com/tickroom/tickroom/matchmaking"
 	"github.com/tickroom/tickroom/player"
@@ -191,6 +192,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.Metrics {
 		metrics = server.NewMetrics()
 		onTick = metrics.ObserveTick
+		metrics.Register(clusterMetrics(n.Cluster)...)
 	}
 	if n.Rooms, err = room.NewManager(room.Config{Types: cfg.Types, Directory: n.Cluster.Directory(), DirectoryTimeout: 2 * cfg.StoreTimeout, Clock: cfg.Clock,
 		Logger: cfg.Logger, OnTick: onTick, ReservationTTL: cfg.ReservationTTL}); err != nil {
@@ -245,6 +247,34 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		close(n.served)
 	}()
 	return n, nil
+}
+
+// clusterMetrics exports the cluster's counters (Redis errors, owner
+// writes dropped, renewals, ...) and health.
+func clusterMetrics(c *cluster.Node) []prometheus.Collector {
+	counter := func(name, help string, v func(cluster.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tickroom_cluster_" + name, Help: help},
+			func() float64 { return float64(v(c.Stats())) })
+	}
+	return []prometheus.Collector{
+		counter("redis_errors_total", "Failed Redis calls, any path.", func(s cluster.Stats) uint64 { return s.RedisErrors }),
+		counter("ops_applied_total", "Owner writes (seat released, lock, metadata, tokens, presence) applied.", func(s cluster.Stats) uint64 { return s.OpsApplied }),
+		counter("ops_refused_total", "Owner writes refused because another owner holds the record.", func(s cluster.Stats) uint64 { return s.OpsRefused }),
+		counter("ops_dropped_total", "Owner writes dropped: queue full or node closing (re-asserted later).", func(s cluster.Stats) uint64 { return s.OpsDropped }),
+		counter("pubsub_received_total", "Direct messages and pushes received from other nodes.", func(s cluster.Stats) uint64 { return s.PubSubIn }),
+		counter("pubsub_dropped_total", "Messages from other nodes dropped (malformed, too big).", func(s cluster.Stats) uint64 { return s.PubSubDropped }),
+		counter("renewals_total", "Lease renewals that succeeded.", func(s cluster.Stats) uint64 { return s.RenewalsOK }),
+		counter("renewals_failed_total", "Lease renewals that failed.", func(s cluster.Stats) uint64 { return s.RenewalsFailed }),
+		counter("reassertions_total", "Re-assertions of this node's rooms, tokens and presence.", func(s cluster.Stats) uint64 { return s.Reassertions }),
+		counter("swept_nodes_total", "Dead nodes whose records this node removed.", func(s cluster.Stats) uint64 { return s.Swept }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tickroom_cluster_healthy", Help: "1 while the node reaches its Redis and holds its lease."},
+			func() float64 {
+				if c.Healthy() {
+					return 1
+				}
+				return 0
+			}),
+	}
 }
 
 // notify pushes a message (matched) to every connection of a player, on

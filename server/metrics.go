@@ -59,6 +59,10 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// Register adds collectors of other parts of the process (the cluster's
+// counters) to the registry served at /metrics.
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }
+
 // wrote counts one message written to a client.
 func (m *Metrics) wrote(n int) {
 	m.sentMessages.Add(1)

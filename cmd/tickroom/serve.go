@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/tickroom/tickroom/games/arena"
 	"github.com/tickroom/tickroom/matchmaking"
 	"github.com/tickroom/tickroom/node"
@@ -88,6 +89,9 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		}
 		types = append(types, t)
 	}
+	// go-redis logs reconnection failures on a process-wide logger: into
+	// ours, at warn level (the cluster logs and counts them too).
+	redis.SetLogger(redisLogger{log.With("component", "go-redis")})
 	if s.Redis == "" {
 		log.Info("no --redis (TICKROOM_REDIS): running on an embedded in-process store, as a single node")
 	}
@@ -118,4 +122,11 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		log.Info("shutting down")
 	}
 	return n.Close()
+}
+
+// redisLogger routes go-redis's logs to slog.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Warn(fmt.Sprintf(format, v...))
 }
