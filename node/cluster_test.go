@@ -262,11 +262,16 @@ func TestClusterDeadNodeRoomsLeaveListings(t *testing.T) {
 		const lease = time.Second
 		c := newCluster(t, b, 2, lease)
 		a, bn := c.nodes[0], c.nodes[1]
-		p := dial(t, bn.WS, c.token(t, "p"), client.Config{})
+		lost := make(chan error, 1)
+		p := dial(t, bn.WS, c.token(t, "p"), client.Config{
+			Reconnect: &client.ReconnectPolicy{Window: 20 * time.Second},
+			OnLost:    func(err error) { lost <- err },
+		})
 		info, err := p.Join(t.Context(), "arena", "")
 		if err != nil {
 			t.Fatal(err)
 		}
+		p.SetURL(a.WS) // its reconnections go to A
 		listed := func() bool {
 			rooms, err := a.Rooms.List(t.Context(), "arena")
 			if err != nil {
@@ -286,6 +291,17 @@ func TestClusterDeadNodeRoomsLeaveListings(t *testing.T) {
 		}
 		waitFor(t, "B's room to leave A's listing", func() bool { return !listed() })
 		t.Logf("B's room left A's listing %v after the crash (lease %v)", time.Since(killed).Round(time.Millisecond), lease)
+		// The player's resume through A learns the room is gone (not a
+		// rejected token): it must go back to matchmaking.
+		select {
+		case err := <-lost:
+			var se *client.ServerError
+			if !errors.As(err, &se) || se.Code != "room_gone" {
+				t.Fatalf("client lost with %v, want the server error room_gone", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("client not lost 20 s after its node died; stats %+v", p.Stats())
+		}
 	})
 }
 
