@@ -10,6 +10,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +44,8 @@ type Config struct {
 	Metrics *Metrics
 	// API, if set, serves every other path under /v1/ (the matchmaking API).
 	API http.Handler
+	// Web, if set, serves GET / and GET /assets/ (the browser demo page).
+	Web http.Handler
 }
 
 // Server serves tickroom's HTTP and WebSocket endpoints. Create it with
@@ -51,7 +55,10 @@ type Server struct {
 	log      *slog.Logger
 	players  *player.Registry
 	upgrader *gws.Upgrader
-	mux      *http.ServeMux
+	// upgraderV1 answers a handshake offering player.Subprotocol with it
+	// (a browser that sent its token as a subprotocol needs the echo).
+	upgraderV1 *gws.Upgrader
+	mux        *http.ServeMux
 
 	mu     sync.Mutex // guards conns and closed
 	conns  map[*conn]struct{}
@@ -88,14 +95,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: PingTimeout must be greater than PingInterval, both positive")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}, stop: make(chan struct{})}
-	s.upgrader = gws.NewUpgrader(handler{s}, &gws.ServerOption{
-		ReadMaxPayloadSize: netcode.MaxClientMessage,
-		ReadBufferSize:     1024,
-		HandshakeTimeout:   5 * time.Second,
-		NewSession:         func() gws.SessionStorage { return &session{} },
-		Recovery:           gws.Recovery,
-		Logger:             gwsLogger{s.log},
-	})
+	opt := func(sub ...string) *gws.ServerOption {
+		return &gws.ServerOption{
+			ReadMaxPayloadSize: netcode.MaxClientMessage,
+			ReadBufferSize:     1024,
+			HandshakeTimeout:   5 * time.Second,
+			NewSession:         func() gws.SessionStorage { return &session{} },
+			Recovery:           gws.Recovery,
+			Logger:             gwsLogger{s.log},
+			SubProtocols:       sub,
+		}
+	}
+	s.upgrader = gws.NewUpgrader(handler{s}, opt())
+	s.upgraderV1 = gws.NewUpgrader(handler{s}, opt(player.Subprotocol))
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
@@ -104,6 +116,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.API != nil {
 		s.mux.Handle("/v1/", cfg.API)
+	}
+	if cfg.Web != nil {
+		s.mux.Handle("GET /{$}", cfg.Web)
+		s.mux.Handle("GET /assets/", cfg.Web)
 	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.register(s)
@@ -149,7 +165,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r)
+	up := s.upgrader
+	if slices.ContainsFunc(r.Header.Values("Sec-WebSocket-Protocol"), func(h string) bool {
+		return slices.Contains(strings.Split(strings.ReplaceAll(h, " ", ""), ","), player.Subprotocol)
+	}) {
+		up = s.upgraderV1
+	}
+	ws, err := up.Upgrade(w, r)
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "err", err, "remote", r.RemoteAddr)
 		return // gws has answered 400
