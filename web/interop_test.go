@@ -44,7 +44,7 @@ type ent struct {
 	vals []any
 }
 
-func player(id uint32, pid, name string, x, y, hp, score int64) ent {
+func avatar(id uint32, pid, name string, x, y, hp, score int64) ent {
 	return ent{id, 0, []any{pid, name, x, y, hp, score}}
 }
 func pickup(id uint32, x, y, v int64) ent { return ent{id, 1, []any{x, y, v}} }
@@ -82,54 +82,54 @@ func interopSteps(t *testing.T) []step {
 	e4, j4 := ev(4, "round", map[string]any{"n": 2, "label": "naïve ✓"})
 	return []step{
 		{name: "snapshot", tick: 1, base: 0, state: []ent{
-			player(1, "p-ada", "Ada", 100, 200, 100, 0),
-			player(2, "p-bob", "Bob", 900, 50, 100, 0),
+			avatar(1, "p-ada", "Ada", 100, 200, 100, 0),
+			avatar(2, "p-bob", "Bob", 900, 50, 100, 0),
 			pickup(3, 500, 500, 3), pickup(4, 10, 990, 5),
 			probe(10, 0, 0, ""),
 		}},
 		{name: "moves (changes only)", tick: 2, base: 1, inputSeq: 1, state: []ent{
-			player(1, "p-ada", "Ada", 105, 198, 100, 0),
-			player(2, "p-bob", "Bob", 900, 55, 100, 0),
+			avatar(1, "p-ada", "Ada", 105, 198, 100, 0),
+			avatar(2, "p-bob", "Bob", 900, 55, 100, 0),
 			pickup(3, 500, 500, 3), pickup(4, 10, 990, 5),
 			probe(10, 0, 0, ""),
 		}},
 		{name: "created, removed, every field type, an event", tick: 3, base: 2, inputSeq: 2, state: []ent{
-			player(1, "p-ada", "Ada", 110, 196, 100, 3),
-			player(2, "p-bob", "Bob", 896, 58, 100, 0),
+			avatar(1, "p-ada", "Ada", 110, 196, 100, 3),
+			avatar(2, "p-bob", "Bob", 896, 58, 100, 0),
 			pickup(4, 10, 990, 5),
-			player(5, "p-cy", "Çy 🙂", 0, 1000, 100, 0),
+			avatar(5, "p-cy", "Çy 🙂", 0, 1000, 100, 0),
 			probe(10, math.MaxInt64, 0.1, "é🙂"),
 		}, events: []netcode.Event{e1}, eventsJS: []any{j1}},
 		{name: "a skipped tick; a kind change (removed and created); float32 and negatives", tick: 5, base: 3, inputSeq: 4, state: []ent{
-			player(1, "p-ada", "Ada", 110, 196, 100, 3),
-			player(2, "p-bob", "Bob", 886, 63, 90, 5),
+			avatar(1, "p-ada", "Ada", 110, 196, 100, 3),
+			avatar(2, "p-bob", "Bob", 886, 63, 90, 5),
 			probe(4, -7, -2.5, "was a pickup"),
-			player(5, "p-cy", "Çy 🙂", 5, 995, 100, 0),
+			avatar(5, "p-cy", "Çy 🙂", 5, 995, 100, 0),
 			probe(10, math.MinInt64, 1.5, ""),
 		}, events: []netcode.Event{e2}, eventsJS: []any{j2}},
 		{name: "a delta against an older acknowledged tick", tick: 6, base: 3, inputSeq: 5, state: []ent{
-			player(1, "p-ada", "Ada", 115, 196, 100, 3),
-			player(2, "p-bob", "Bob", 881, 63, 90, 5),
+			avatar(1, "p-ada", "Ada", 115, 196, 100, 3),
+			avatar(2, "p-bob", "Bob", 881, 63, 90, 5),
 			probe(4, -7, -2.5, "was a pickup"),
-			player(5, "p-cy", "Çy 🙂", 10, 990, 100, 0),
+			avatar(5, "p-cy", "Çy 🙂", 10, 990, 100, 0),
 			probe(10, math.MinInt64, 1.5, ""),
 		}},
 		{name: "a full snapshot (resync) with an event", tick: 7, base: 0, inputSeq: 6, state: []ent{
-			player(1, "p-ada", "Ada", 120, 196, 100, 3),
-			player(2, "p-bob", "Bob", 876, 63, 90, 5),
-			player(5, "p-cy", "Çy 🙂", 15, 985, 100, 0),
+			avatar(1, "p-ada", "Ada", 120, 196, 100, 3),
+			avatar(2, "p-bob", "Bob", 876, 63, 90, 5),
+			avatar(5, "p-cy", "Çy 🙂", 15, 985, 100, 0),
 			probe(10, math.MinInt64, math.Copysign(0, -1), "Ω"),
 		}, events: []netcode.Event{e4}, eventsJS: []any{j4}},
 		{name: "a delta against a tick older than the snapshot", tick: 8, base: 5, inputSeq: 7, state: []ent{
-			player(1, "p-ada", "Ada", 125, 196, 100, 3),
-			player(2, "p-bob", "Bob", 871, 63, 90, 5),
-			player(5, "p-cy", "Çy 🙂", 20, 980, 100, 0),
+			avatar(1, "p-ada", "Ada", 125, 196, 100, 3),
+			avatar(2, "p-bob", "Bob", 871, 63, 90, 5),
+			avatar(5, "p-cy", "Çy 🙂", 20, 980, 100, 0),
 			pickup(11, 333, 444, 1),
 		}},
 		{name: "nothing changed", tick: 9, base: 8, inputSeq: 7, state: []ent{
-			player(1, "p-ada", "Ada", 125, 196, 100, 3),
-			player(2, "p-bob", "Bob", 871, 63, 90, 5),
-			player(5, "p-cy", "Çy 🙂", 20, 980, 100, 0),
+			avatar(1, "p-ada", "Ada", 125, 196, 100, 3),
+			avatar(2, "p-bob", "Bob", 871, 63, 90, 5),
+			avatar(5, "p-cy", "Çy 🙂", 20, 980, 100, 0),
 			pickup(11, 333, 444, 1),
 		}},
 		{name: "everything removed", tick: 10, base: 9, inputSeq: 8, state: nil},

@@ -18,6 +18,7 @@ import (
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
 	"github.com/tickroom/tickroom/server"
+	"github.com/tickroom/tickroom/web"
 )
 
 // Serve is `tickroom serve`: the room server with the demo game.
@@ -110,7 +111,7 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	defer mm.Close() // after srv.Close (below), before rooms.Close (deferred earlier)
 	srv, err := server.New(server.Config{Tokens: tokens, Rooms: rooms, Players: players, Logger: log, GuestAuth: s.GuestAuth,
-		Metrics: metrics, API: mm.Handler(), PingInterval: s.PingInterval, PingTimeout: s.PingTimeout})
+		Metrics: metrics, API: mm.Handler(), PingInterval: s.PingInterval, PingTimeout: s.PingTimeout, Web: web.Handler()})
 	if err != nil {
 		return err
 	}
