@@ -177,17 +177,22 @@ function draw() {
   const c = client;
   if (c) $("tick").textContent = c.tick ? String(c.tick) : "–";
   const w = canvas.width;
-  const s = w / Size;
-  ctx.fillStyle = "#0b0f18";
+  const pad = 30; // arena units around the field, so avatars at the edge show whole
+  const s = w / (Size + 2 * pad);
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.fillStyle = "#06080e";
   ctx.fillRect(0, 0, w, w);
+  ctx.translate(pad * s, pad * s);
+  ctx.fillStyle = "#0b0f18";
+  ctx.fillRect(0, 0, Size * s, Size * s);
   ctx.strokeStyle = "#1b2438";
   ctx.lineWidth = 1;
   for (let g = 0; g <= Size; g += 100) {
     ctx.beginPath();
     ctx.moveTo(g * s, 0);
-    ctx.lineTo(g * s, w);
+    ctx.lineTo(g * s, Size * s);
     ctx.moveTo(0, g * s);
-    ctx.lineTo(w, g * s);
+    ctx.lineTo(Size * s, g * s);
     ctx.stroke();
   }
   const st = c?.state;
