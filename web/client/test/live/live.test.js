@@ -140,6 +140,7 @@ test("errors, direct messages, join by room id", { skip }, async () => {
   const b = await connected("Fay");
   await assert.rejects(a.join("no-such-type"), (e) => e instanceof ServerError && e.code === "unknown_room_type");
   const info = await a.join("arena-players");
+  await assert.rejects(b.join("arena", info.roomId), (e) => e instanceof ServerError && e.code === "room_not_found", "a room_id of another room_type");
   const joined = await b.join("", info.roomId);
   assert.equal(joined.roomId, info.roomId);
   await waitFor("both players in b's replica", () => b.state?.entities.filter((e) => e.kind === 0).length === 2);
