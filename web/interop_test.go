@@ -64,13 +64,17 @@ type step struct {
 	eventsJS []any // the events as JSON: [seq, name, payload]
 }
 
+// mustPack encodes v with map keys sorted, so that the vectors are the
+// same on every run.
 func mustPack(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := msgpack.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.SetSortMapKeys(true)
+	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return buf.Bytes()
 }
 
 func interopSteps(t *testing.T) []step {

@@ -98,6 +98,7 @@ try {
   // Each sees the other's avatar drawn.
   await bob.waitForFunction((e) => e in window.__tickroom.info().rendered, a.ownEntity, { timeout: WAIT });
   await ada.waitForFunction((e) => e in window.__tickroom.info().rendered, b.ownEntity, { timeout: WAIT });
+  a = await info(ada); // now holding both avatars
 
   // Ada moves (arrow keys, held) away from Bob, so the screenshot shows
   // both; Bob's canvas shows her avatar moving.
