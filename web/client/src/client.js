@@ -231,6 +231,7 @@ export class Client {
    * @param {WebSocket} ws
    */
   alive(ws) {
+    if (this.closing || ws !== this.ws) return; // a socket that opened after close()
     clearTimeout(this.timers.read);
     this.timers.read = setTimeout(() => {
       if (this.ws === ws) this.kill(4001, "no message for the read timeout");

@@ -157,3 +157,18 @@ test("errors, direct messages, join by room id", { skip }, async () => {
   await waitFor("player_offline", () => errors.length === 1);
   assert.equal(errors[0].code, "player_offline");
 });
+
+test("a ticket queue seats two players in one room (matched push or polling)", { skip }, async () => {
+  const a = await connected("Gus");
+  const b = await connected("Hal");
+  /** @type {any[]} */
+  const pushed = [];
+  a.on("matched", (m) => pushed.push(m));
+  const opts = () => ({ pollInterval: 250, signal: AbortSignal.timeout(20000) });
+  const [ia, ib] = await Promise.all([a.ticketJoin({ mode: "arena" }, opts()), b.ticketJoin({ mode: "arena" }, opts())]);
+  assert.equal(ia.roomId, ib.roomId, "both in the matched room");
+  assert.equal(ia.roomType, "arena");
+  assert.ok(pushed.length <= 1);
+  if (pushed.length === 1) assert.equal(pushed[0].roomId, ia.roomId);
+  await waitFor("both avatars in a's replica", () => a.state?.entities.filter((e) => e.kind === 0).length === 2);
+});
