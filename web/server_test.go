@@ -124,3 +124,22 @@ func TestJSClient(t *testing.T) {
 	}
 	runNode(t, node, url, 2*time.Minute, nil, args...)
 }
+
+// TestJSClientTypes type-checks the JS client with tsc (strict): its
+// sources through their JSDoc types, and a TypeScript game's use of the
+// shipped index.d.ts (client/types-check.ts).
+func TestJSClientTypes(t *testing.T) {
+	node := needNode(t, "type-check the JS client")
+	tsc := "node_modules/typescript/bin/tsc"
+	if _, err := os.Stat(tsc); err != nil {
+		msg := "cannot type-check the JS client: no typescript in web/node_modules (npm ci in web/)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	out, err := exec.Command(node, tsc, "-p", "client/tsconfig.json").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tsc -p client/tsconfig.json: %v\n%s", err, out)
+	}
+}

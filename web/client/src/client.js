@@ -352,10 +352,8 @@ export class Client {
 
   /** @param {Error} err */
   failWaiters(err) {
-    if (this.joinW && !this.outage) {
-      // A join in flight on a connection that died fails; a resume's
-      // seat survives the outage.
-    }
+    // A join, leave or ping in flight on a connection that died fails (the
+    // seat itself, if any, is resumed on the next connection).
     this.joinW?.reject(err);
     this.joinW = null;
     this.leaveW?.reject(err);
@@ -428,11 +426,11 @@ export class Client {
       case codec.MsgFrame:
         return this.onFrame(m, data.byteLength);
       case codec.MsgError:
-        return this.onError(new ServerError(m.code, m.message, m.ref));
+        return this.onError(new ServerError(/** @type {string} */ (m.code), /** @type {string} */ (m.message), /** @type {number} */ (m.ref)));
       case codec.MsgDirect:
         return this.emit("message", { from: m.from, payload: m.payload });
       case codec.MsgLeft:
-        return this.onLeft(m.roomId, m.reason);
+        return this.onLeft(/** @type {string} */ (m.roomId), /** @type {string} */ (m.reason));
       case codec.MsgPong:
         return this.onPong(m.data);
       case codec.MsgMatched:
@@ -733,7 +731,7 @@ export class Client {
       let done = false;
       /** @type {any} */
       let timer = null;
-      const finish = (/** @type {any} */ err, /** @type {string} */ tok) => {
+      const finish = (/** @type {any} */ err, /** @type {string} */ tok = "") => {
         if (done) return;
         done = true;
         off();
