@@ -5,42 +5,10 @@ import * as api from "./api.js";
 import { backoffDelay, DefaultReconnectBase, DefaultReconnectCap, DefaultReconnectWindow, isTerminalClose } from "./backoff.js";
 import * as codec from "./codec.js";
 import { DesyncError, Replica, Schema } from "./replica.js";
+import { ConnectionError, ServerError, tokenExpiry } from "./errors.js";
+import { waitForMatch } from "./ticket.js";
 
-/** An `error` message from the server (PROTOCOL §7). */
-export class ServerError extends Error {
-  /** @param {string} code @param {string} message @param {number} ref */
-  constructor(code, message, ref) {
-    super(`${code}: ${message}`);
-    this.name = "ServerError";
-    this.code = code;
-    this.ref = ref;
-  }
-}
-
-/** The connection ended (close code and reason), or the seat is gone. */
-export class ConnectionError extends Error {
-  /** @param {string} message @param {number} [code] @param {string} [reason] */
-  constructor(message, code = 0, reason = "") {
-    super(message);
-    this.name = "ConnectionError";
-    this.code = code;
-    this.reason = reason;
-  }
-}
-
-/**
- * The `exp` claim of a JWT in milliseconds, 0 if it cannot be read.
- * @param {string} token
- */
-function tokenExpiry(token) {
-  try {
-    const p = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const exp = JSON.parse(atob(p + "=".repeat((4 - (p.length % 4)) % 4))).exp;
-    return typeof exp === "number" ? exp * 1000 : 0;
-  } catch {
-    return 0;
-  }
-}
+export { ConnectionError, ServerError };
 
 const newStats = () => ({
   bytesReceived: 0,
@@ -727,37 +695,7 @@ export class Client {
   async ticketJoin(req, opts = {}) {
     const base = api.httpBase(this.url);
     const t = await api.createTicket(base, this.token, req, { fetch: this.opts.fetch });
-    const seatToken = await new Promise((resolve, reject) => {
-      let done = false;
-      /** @type {any} */
-      let timer = null;
-      const finish = (/** @type {any} */ err, /** @type {string} */ tok = "") => {
-        if (done) return;
-        done = true;
-        off();
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(tok);
-      };
-      const off = this.on("matched", (/** @type {any} */ m) => {
-        if (m.ticketId === t.ticket_id) finish(null, m.seatToken);
-      });
-      opts.signal?.addEventListener("abort", () => {
-        api.cancelTicket(base, this.token, t.ticket_id, { fetch: this.opts.fetch }).catch(() => {});
-        finish(opts.signal?.reason ?? new Error("aborted"));
-      });
-      const poll = async () => {
-        try {
-          const s = await api.getTicket(base, this.token, t.ticket_id, { fetch: this.opts.fetch });
-          if (s.status === "matched" && s.reservation) return finish(null, s.reservation.seat_token);
-          if (s.status !== "queued") return finish(new Error(`tickroom: ticket ${s.status}`));
-        } catch (e) {
-          if (/** @type {any} */ (e).status === 404) return finish(e);
-        }
-        if (!done) timer = setTimeout(poll, opts.pollInterval ?? 1000);
-      };
-      timer = setTimeout(poll, opts.pollInterval ?? 1000);
-    });
+    const seatToken = await waitForMatch(this, base, t.ticket_id, opts);
     return this.joinSeat(seatToken);
   }
 
