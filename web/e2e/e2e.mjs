@@ -126,7 +126,26 @@ try {
     [a.ownEntity, axis, bobSawAt, sign],
     { timeout: WAIT },
   );
+  // While she moves, Bob's canvas draws her smoothly: sampled every
+  // animation frame, her position never steps back (interpolation between
+  // ticks, no jitter from the frames' arrival times).
+  const samples = await bob.evaluate(
+    ([e, axis]) =>
+      new Promise((resolve) => {
+        const v = [];
+        const frame = () => {
+          v.push(window.__tickroom.info().rendered[e][axis]);
+          if (v.length < 40) requestAnimationFrame(frame);
+          else resolve(v);
+        };
+        requestAnimationFrame(frame);
+      }),
+    [a.ownEntity, axis],
+  );
   await ada.keyboard.up(key);
+  const backSteps = samples.filter((v, i) => i > 0 && (v - samples[i - 1]) * sign < -0.01).length;
+  check(backSteps === 0, `Bob's view of Ada never steps back over ${samples.length} animation frames (${samples[0].toFixed(1)} → ${samples.at(-1).toFixed(1)})`);
+  check((samples.at(-1) - samples[0]) * sign > 0, "and moves on during them");
   const bobNow = (await info(bob)).rendered[a.ownEntity][axis];
   check((bobNow - bobSawAt) * sign >= 80, `Bob's canvas shows Ada moving (${key}: ${axis} ${bobSawAt.toFixed(1)} → ${bobNow.toFixed(1)})`);
   // Once she stops, her predicted avatar settles on the server's position.
