@@ -95,19 +95,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: PingTimeout must be greater than PingInterval, both positive")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}, stop: make(chan struct{})}
-	opt := func(sub ...string) *gws.ServerOption {
-		return &gws.ServerOption{
-			ReadMaxPayloadSize: netcode.MaxClientMessage,
-			ReadBufferSize:     1024,
-			HandshakeTimeout:   5 * time.Second,
-			NewSession:         func() gws.SessionStorage { return &session{} },
-			Recovery:           gws.Recovery,
-			Logger:             gwsLogger{s.log},
-			SubProtocols:       sub,
-		}
+	opt := &gws.ServerOption{
+		ReadMaxPayloadSize: netcode.MaxClientMessage,
+		ReadBufferSize:     1024,
+		HandshakeTimeout:   5 * time.Second,
+		NewSession:         func() gws.SessionStorage { return &session{} },
+		Recovery:           gws.Recovery,
+		Logger:             gwsLogger{s.log},
 	}
-	s.upgrader = gws.NewUpgrader(handler{s}, opt())
-	s.upgraderV1 = gws.NewUpgrader(handler{s}, opt(player.Subprotocol))
+	s.upgrader = gws.NewUpgrader(handler{s}, opt)
+	v1 := *opt // the same options, answering the subprotocol
+	v1.SubProtocols = []string{player.Subprotocol}
+	s.upgraderV1 = gws.NewUpgrader(handler{s}, &v1)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
