@@ -4,14 +4,25 @@ ADDR     ?= 127.0.0.1:8080
 BIN      := bin/tickroom
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet fuzz bench bench-go clean cluster
+.PHONY: all build run test vet fuzz bench bench-go clean cluster web web-force
 
 all: build
 
-build:
+build: web
 	$(GO) build -o $(BIN) ./cmd/tickroom
 
-## run: the server with the demo game (arena) on $(ADDR)
+## web: rebuild the browser demo (web/dist, embedded in the binary) when its sources changed since
+## the committed build (esbuild via npm; `npm ci` in web/ on first use). Without Node.js the
+## committed web/dist is used as it is.
+web:
+	@if command -v node >/dev/null 2>&1; then node web/build.mjs --if-stale; \
+	else echo "node not found: using the committed web/dist"; fi
+
+## web-force: rebuild web/dist unconditionally
+web-force:
+	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && node build.mjs
+
+## run: the server with the demo game (arena) on $(ADDR); open http://$(ADDR)/ to play
 run: build
 	./$(BIN) serve --addr $(ADDR)
 
@@ -34,7 +45,8 @@ cluster: build
 	./$(BIN) serve --addr $(CLUSTER_B) --node-id B --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret & b=$$!; \
 	wait $$a $$b
 
-## test: vet and every test with the race detector
+## test: vet and every test with the race detector (web/'s tests run the JS client's node tests and,
+## where Chromium and web/node_modules are installed, the browser end-to-end test)
 test: vet
 	$(GO) test -race -count=1 ./...
 

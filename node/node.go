@@ -85,6 +85,8 @@ type Config struct {
 	// expose it publicly).
 	Metrics bool
 	Pprof   bool
+	// Web, if set, serves the browser demo at / (web.Handler).
+	Web http.Handler
 	// Clock drives rooms, reservations, leases and the matcher; nil: real.
 	Clock clockwork.Clock
 	// Logger; nil discards.
@@ -221,7 +223,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	cleanup = append(cleanup, n.closeAPI)
 
 	if n.Server, err = server.New(server.Config{Tokens: n.Tokens, Rooms: n.Rooms, Players: n.Players, Logger: cfg.Logger,
-		GuestAuth: cfg.GuestAuth, Metrics: metrics, API: api, Remote: n.Cluster,
+		GuestAuth: cfg.GuestAuth, Metrics: metrics, API: api, Remote: n.Cluster, Web: cfg.Web,
 		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout}); err != nil {
 		return nil, err
 	}

@@ -188,14 +188,30 @@ func (t *Tokens) key(tok *jwt.Token) (any, error) {
 	return t.secret, nil
 }
 
+// Subprotocol is the WebSocket subprotocol a browser offers, together with
+// SubprotocolBearerPrefix+token, to authenticate without putting the token
+// in the URL (docs/PROTOCOL.md §1); the server answers with it.
+const (
+	Subprotocol             = "tickroom.v1"
+	SubprotocolBearerPrefix = "bearer."
+)
+
 // TokenFromRequest returns the bearer token of r: from the header
-// "Authorization: Bearer <token>" (scheme case-insensitive), else from the
-// query parameter "access_token", else "". It does not verify the token.
+// "Authorization: Bearer <token>" (scheme case-insensitive), else from a
+// "Sec-WebSocket-Protocol" entry "bearer.<token>", else from the query
+// parameter "access_token", else "". It does not verify the token.
 func TokenFromRequest(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
 		if ok && strings.EqualFold(scheme, "Bearer") {
 			if tok = strings.TrimSpace(tok); tok != "" {
+				return tok
+			}
+		}
+	}
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(h, ",") {
+			if tok, ok := strings.CutPrefix(strings.TrimSpace(p), SubprotocolBearerPrefix); ok && tok != "" {
 				return tok
 			}
 		}

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +45,8 @@ type Config struct {
 	Metrics *Metrics
 	// API, if set, serves every other path under /v1/ (the matchmaking API).
 	API http.Handler
+	// Web, if set, serves GET / and GET /assets/ (the browser demo page).
+	Web http.Handler
 	// Remote, if set, reaches the players connected to other nodes: a
 	// direct message to a player goes to its connections here and on every
 	// other node that has one (cluster.Node implements it).
@@ -66,7 +70,10 @@ type Server struct {
 	log      *slog.Logger
 	players  *player.Registry
 	upgrader *gws.Upgrader
-	mux      *http.ServeMux
+	// upgraderV1 answers a handshake offering player.Subprotocol with it
+	// (a browser that sent its token as a subprotocol needs the echo).
+	upgraderV1 *gws.Upgrader
+	mux        *http.ServeMux
 
 	mu     sync.Mutex // guards conns and closed
 	conns  map[*conn]struct{}
@@ -106,14 +113,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: PingTimeout must be greater than PingInterval, both positive")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}, stop: make(chan struct{})}
-	s.upgrader = gws.NewUpgrader(handler{s}, &gws.ServerOption{
+	opt := &gws.ServerOption{
 		ReadMaxPayloadSize: netcode.MaxClientMessage,
 		ReadBufferSize:     1024,
 		HandshakeTimeout:   5 * time.Second,
 		NewSession:         func() gws.SessionStorage { return &session{} },
 		Recovery:           gws.Recovery,
 		Logger:             gwsLogger{s.log},
-	})
+	}
+	s.upgrader = gws.NewUpgrader(handler{s}, opt)
+	v1 := *opt // the same options, answering the subprotocol
+	v1.SubProtocols = []string{player.Subprotocol}
+	s.upgraderV1 = gws.NewUpgrader(handler{s}, &v1)
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
@@ -122,6 +133,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.API != nil {
 		s.mux.Handle("/v1/", cfg.API)
+	}
+	if cfg.Web != nil {
+		s.mux.Handle("GET /{$}", cfg.Web)
+		s.mux.Handle("GET /assets/", cfg.Web)
 	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.register(s)
@@ -167,7 +182,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
 		return
 	}
-	ws, err := s.upgrader.Upgrade(w, r)
+	up := s.upgrader
+	if slices.ContainsFunc(r.Header.Values("Sec-WebSocket-Protocol"), func(h string) bool {
+		return slices.Contains(strings.Split(strings.ReplaceAll(h, " ", ""), ","), player.Subprotocol)
+	}) {
+		up = s.upgraderV1
+	}
+	ws, err := up.Upgrade(w, r)
 	if err != nil {
 		s.log.Debug("websocket upgrade failed", "err", err, "remote", r.RemoteAddr)
 		return // gws has answered 400

@@ -15,6 +15,7 @@ import (
 	"github.com/tickroom/tickroom/matchmaking"
 	"github.com/tickroom/tickroom/node"
 	"github.com/tickroom/tickroom/room"
+	"github.com/tickroom/tickroom/web"
 )
 
 // Serve is `tickroom serve`: the room server with the demo game.
@@ -104,6 +105,7 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		Redis: s.Redis, RedisPrefix: s.RedisPrefix, NodeID: s.NodeID, LeaseTTL: s.LeaseTTL,
 		PublicURL: s.PublicURL, TrustForwardedProto: s.TrustProxy, APIKey: s.APIKey,
 		PingInterval: s.PingInterval, PingTimeout: s.PingTimeout, Metrics: true, Pprof: s.Pprof, Logger: log,
+		Web: web.Handler(),
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,28 @@
+// Compiled by TestJSClientTypes (tsc --noEmit): the shipped index.d.ts
+// describes the API a TypeScript game uses.
+import { Client, State, backoffDelay, isTerminalClose, codec, type ConnectionState, type FrameInfo } from "@tickroom/client";
+
+const c = new Client({ url: "http://127.0.0.1:8080", name: "Ada", reconnect: { window: 10_000 } });
+const off: () => void = c.on("frame", (f: FrameInfo) => {
+  const s: State = f.state;
+  const x: number | bigint | string | undefined = s.get(1)?.values[2];
+  void x;
+  void s.objects("player");
+});
+c.on("state", (s: ConnectionState) => void s);
+c.on("resumed", (r) => void (r.recovered && r.snapshot));
+c.on("lost", (e) => void e.message);
+async function play(): Promise<void> {
+  await c.connect();
+  const j = await c.quickJoin("arena");
+  const seq: number = c.sendInput([1, 0]);
+  void [j.roomId, j.tickRate, seq, c.stats.resumes, c.state?.checksum];
+  const rtt: number = await c.ping();
+  void rtt;
+  await c.leave();
+}
+void play;
+void off;
+void backoffDelay(2);
+void isTerminalClose(4509);
+void codec.decodeServer(codec.encodePing());
