@@ -148,6 +148,9 @@ type Player struct {
 	DX, DY float64 // latest input
 	HP     int
 	Score  int
+	// Frozen: the player's connection dropped; inputs still queued from
+	// before the drop are ignored until the player resumes.
+	Frozen bool
 }
 
 // Pickup is a collectible worth Value points.
@@ -189,18 +192,22 @@ func (g *Game) Leave(r *room.Ctx, s *room.Seat, reason room.LeaveReason) {
 // (it keeps its seat for the grace window).
 func (g *Game) Disconnected(r *room.Ctx, s *room.Seat) {
 	if p := g.players[s]; p != nil {
-		p.DX, p.DY = 0, 0
+		p.DX, p.DY, p.Frozen = 0, 0, true
 	}
 }
 
 // Reconnected is called when the player resumed; the avatar moves again
 // with its next input.
-func (g *Game) Reconnected(r *room.Ctx, s *room.Seat) {}
+func (g *Game) Reconnected(r *room.Ctx, s *room.Seat) {
+	if p := g.players[s]; p != nil {
+		p.Frozen = false
+	}
+}
 
 // Input records the player's latest direction.
 func (g *Game) Input(r *room.Ctx, s *room.Seat, in Input) {
 	p := g.players[s]
-	if p == nil || math.IsNaN(in.DX) || math.IsNaN(in.DY) || math.IsInf(in.DX, 0) || math.IsInf(in.DY, 0) {
+	if p == nil || p.Frozen || math.IsNaN(in.DX) || math.IsNaN(in.DY) || math.IsInf(in.DX, 0) || math.IsInf(in.DY, 0) {
 		return
 	}
 	if l := math.Hypot(in.DX, in.DY); l > 1 {

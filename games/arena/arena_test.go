@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/tickroom/tickroom/room"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -48,4 +49,26 @@ func mustMarshal(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// A dropped player's avatar stops and stays still until it resumes, even
+// when an input of before the drop is applied after it.
+func TestDisconnectedAvatarStaysStill(t *testing.T) {
+	g := New(false)
+	s := new(room.Seat)
+	p := &Player{Entity: 1, X: 100, Y: 100}
+	g.players[s] = p
+	g.Input(nil, s, Input{DX: 1})
+	g.Disconnected(nil, s)
+	g.Input(nil, s, Input{DX: 1}) // queued before the drop, applied at the next tick
+	g.Tick(nil)
+	if p.X != 100 || p.DX != 0 {
+		t.Fatalf("after the drop the avatar is at x=%v moving %v, want still at 100", p.X, p.DX)
+	}
+	g.Reconnected(nil, s)
+	g.Input(nil, s, Input{DX: 1})
+	g.Tick(nil)
+	if p.X != 100+Speed {
+		t.Fatalf("after the resume x=%v, want %v", p.X, 100+Speed)
+	}
 }
