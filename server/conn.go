@@ -389,7 +389,9 @@ func (c *conn) sendError(code, msg string, ref netcode.MsgType) {
 func (c *conn) badMessage(code, msg string, ref netcode.MsgType) {
 	c.sendError(code, msg, ref)
 	if !c.abuse.Allow() {
-		c.close(CloseAbuse, "too many bad messages")
+		// Behind the queued writes, so the errors that explain the close
+		// reach the client first.
+		c.ws.Async(func() { c.close(CloseAbuse, "too many bad messages") })
 	}
 }
 

@@ -418,6 +418,18 @@ func TestAbuseAndOversizeClose(t *testing.T) {
 		if code := a.closeCode(); code != server.CloseAbuse {
 			t.Fatalf("close code %d, want %d", code, server.CloseAbuse)
 		}
+		// Every bad message was answered before the close: the 5 the
+		// budget allows and the one that ran it out.
+		errs := 0
+		for len(a.msgs) > 0 {
+			var m netcode.ServerMessage
+			if err := netcode.DecodeServer(<-a.msgs, &m); err == nil && m.Type == netcode.MsgError && m.Code == netcode.CodeBadMessage {
+				errs++
+			}
+		}
+		if errs < 6 {
+			t.Fatalf("%d bad_message errors before the 4502 close, want at least 6", errs)
+		}
 	})
 	t.Run("oversized frame closes with 1009", func(t *testing.T) {
 		a := e.dial(e.token("a2"))
