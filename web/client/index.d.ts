@@ -3,7 +3,7 @@
 /** Connection states, in the order a session usually goes through them. */
 export type ConnectionState =
   | "idle" // created, connect not called
-  | "connecting" // the first connection is being opened
+  | "connecting" // the first connection is being opened, or moveTo is opening one on another server
   | "connected" // welcomed; seated or not
   | "reconnecting" // the connection was lost: dialing again with backoff (PROTOCOL §9.3)
   | "resuming" // reconnected: resume sent, waiting for the seat and a frame
@@ -182,6 +182,8 @@ export interface ResumeInfo {
   duration: number;
   /** true when the replica was resynchronised by a full snapshot, false by a delta. */
   snapshot: boolean;
+  /** Redirects followed to the server that holds the seat (a cluster, PROTOCOL §9.1); at most 3. */
+  redirects: number;
 }
 
 export interface Stats {
@@ -204,6 +206,8 @@ export interface Stats {
   disconnects: number;
   reconnectAttempts: number;
   resumes: number;
+  /** Automatic resumes sent on to the server that holds the seat (`redirect`, PROTOCOL §9.1). */
+  redirects: number;
   unrecovered: number;
 }
 
@@ -212,10 +216,36 @@ export class ServerError extends Error {
   readonly ref: number;
 }
 
+/**
+ * A `redirect` answering an explicit join, joinSeat or resume: the room runs
+ * on another server of the cluster. Connect there (moveTo(wsUrl), same
+ * player token) and make the request again. Automatic resumes follow
+ * redirects by themselves.
+ */
+export class RedirectError extends Error {
+  /** The server to connect to (ws:// or wss://). */
+  readonly wsUrl: string;
+  /** The redirected request's message type: 1 join, 7 resume. */
+  readonly ref: number;
+}
+
+/** A `matched` push (PROTOCOL §3). */
+export interface Matched {
+  ticketId: string;
+  mode: string;
+  roomId: string;
+  /** Single use, for this player only; never log it. */
+  seatToken: string;
+  /** Unix milliseconds. */
+  expiresAt: number;
+  /** Where the room runs when it is on another server of a cluster ("" : the server that pushed it): moveTo it, then joinSeat. */
+  wsUrl: string;
+}
+
 export class ConnectionError extends Error {
   /** The WebSocket close code (0 when the seat was refused). */
   readonly code: number;
-  /** The close reason, or the error code that ended the seat. */
+  /** The close reason, or the error code that ended the seat (resume_expired, resume_rejected, room_gone, …). */
   readonly reason: string;
 }
 
@@ -231,7 +261,7 @@ export interface ClientEvents {
   message: (m: { from: string; payload: unknown }) => void;
   error: (e: ServerError) => void;
   left: (l: { roomId: string; reason: string }) => void;
-  matched: (m: { ticketId: string; mode: string; roomId: string; seatToken: string; expiresAt: number }) => void;
+  matched: (m: Matched) => void;
   desync: (e: DesyncError) => void;
   malformed: (e: Error) => void;
 }
@@ -257,6 +287,25 @@ export class Client {
   readonly stats: Stats;
   on<K extends keyof ClientEvents>(name: K, fn: ClientEvents[K]): () => void;
   connect(): Promise<{ playerId: string; name: string }>;
+  /**
+   * Changes where later connections dial (not the current one), e.g. to a load
+   * balancer in front of a cluster: a reconnection that reaches a server that
+   * does not hold the seat is redirected to the one that does. The HTTP API
+   * keeps using ClientOptions.url.
+   */
+  setUrl(url: string): void;
+  /**
+   * Moves an unseated, connected client to the server at wsUrl (a
+   * reservation's or matched push's ws_url): a new connection with the same
+   * token there; later reconnections dial it too. Resolves at once when it
+   * is the current connection's server. quickJoin and ticketJoin call it.
+   */
+  moveTo(wsUrl: string): Promise<void>;
+  /**
+   * join, joinSeat and resume resolve after the seat's first frame; they reject
+   * with a ServerError, or a RedirectError when the room runs on another
+   * server of a cluster (moveTo its wsUrl and call again).
+   */
   join(roomType: string, roomId?: string): Promise<JoinInfo>;
   joinSeat(seatToken: string): Promise<JoinInfo>;
   resume(resumeToken: string): Promise<JoinInfo>;
@@ -280,7 +329,7 @@ export interface ServerMessage {
 
 export namespace codec {
   const MsgJoin: 1, MsgInput: 2, MsgAck: 3, MsgLeave: 4, MsgMsg: 5, MsgPing: 6, MsgResume: 7;
-  const MsgWelcome: 101, MsgJoined: 102, MsgFrame: 103, MsgError: 104, MsgDirect: 105, MsgLeft: 106, MsgPong: 107, MsgResumed: 108, MsgMatched: 109;
+  const MsgWelcome: 101, MsgJoined: 102, MsgFrame: 103, MsgError: 104, MsgDirect: 105, MsgLeft: 106, MsgPong: 107, MsgResumed: 108, MsgMatched: 109, MsgRedirect: 110;
   const MaxClientMessage: number;
   function encode(msg: unknown[]): Uint8Array;
   function encodeJoin(roomType: string, roomId?: string): Uint8Array;

@@ -79,7 +79,8 @@ async function start(name) {
   c.on("reconnecting", (/** @type {any} */ r) => note(`reconnecting (attempt ${r.attempt}, ${r.delay} ms)`));
   c.on("resumed", (/** @type {any} */ r) => {
     predictor.reset();
-    note(`resumed in ${r.duration} ms by ${r.snapshot ? "a snapshot" : "a delta"}${r.recovered ? "" : " (events lost)"}`);
+    const via = r.redirects ? ` via ${r.redirects} redirect${r.redirects > 1 ? "s" : ""}` : "";
+    note(`resumed in ${r.duration} ms by ${r.snapshot ? "a snapshot" : "a delta"}${via}${r.recovered ? "" : " (events lost)"}`);
   });
   c.on("lost", (/** @type {Error} */ e) => {
     note(`lost: ${e.message} — reload to play again`);

@@ -5,10 +5,44 @@ import * as api from "./api.js";
 import { backoffDelay, DefaultReconnectBase, DefaultReconnectCap, DefaultReconnectWindow, isTerminalClose } from "./backoff.js";
 import * as codec from "./codec.js";
 import { DesyncError, Replica, Schema } from "./replica.js";
-import { ConnectionError, ServerError, tokenExpiry } from "./errors.js";
+import { ConnectionError, RedirectError, ServerError, tokenExpiry } from "./errors.js";
 import { waitForMatch } from "./ticket.js";
 
-export { ConnectionError, ServerError };
+export { ConnectionError, RedirectError, ServerError };
+
+/**
+ * The most redirects one outage follows (PROTOCOL §3 `redirect`, as the Go
+ * SDK): two servers that disagree cannot bounce a client forever; more
+ * count as room_gone.
+ */
+export const MaxRedirects = 3;
+
+/**
+ * Whether url is a usable WebSocket URL from the server (ws: or wss:, with
+ * a host).
+ * @param {string} url
+ */
+function validWS(url) {
+  try {
+    const u = new URL(url);
+    return (u.protocol === "ws:" || u.protocol === "wss:") && u.host !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether two WebSocket URLs name the same endpoint (after URL
+ * normalisation: default ports, case of scheme and host).
+ * @param {string} a @param {string} b
+ */
+function sameURL(a, b) {
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return a === b;
+  }
+}
 
 const newStats = () => ({
   bytesReceived: 0,
@@ -30,6 +64,7 @@ const newStats = () => ({
   disconnects: 0,
   reconnectAttempts: 0,
   resumes: 0,
+  redirects: 0,
   unrecovered: 0,
 });
 
@@ -44,7 +79,14 @@ export class Client {
   constructor(opts) {
     if (!opts || !opts.url) throw new TypeError("tickroom: ClientOptions.url is required");
     this.opts = opts;
+    /** The server URL of ClientOptions: the HTTP API's base. */
     this.url = opts.url;
+    /** Where connections dial (ClientOptions.url's …/ws; setUrl, or a move to a reservation's server, changes it). */
+    this.dialUrl = api.wsURL(opts.url);
+    /** The URL the current (or last) connection was dialled at. */
+    this.connUrl = "";
+    /** The next dial goes here instead of dialUrl, once (a followed redirect). */
+    this.redirectTo = "";
     /** @type {typeof WebSocket} */
     this.WS = opts.WebSocket ?? globalThis.WebSocket;
     if (!this.WS) throw new TypeError("tickroom: no WebSocket implementation (pass ClientOptions.WebSocket)");
@@ -91,8 +133,10 @@ export class Client {
     /** @type {{seq: number, payload: unknown, sent: boolean}[]} */
     this.pending = [];
     this.awaitFrame = false;
-    /** @type {null | {start: number, attempts: number, resuming: boolean, resumed: boolean, recovered: boolean, dialStart: number}} */
+    /** @type {null | {start: number, attempts: number, resuming: boolean, resumed: boolean, recovered: boolean, dialStart: number, redirects: number}} */
     this.outage = null;
+    /** @type {null | {resolve: Function, reject: Function, prev: string}} */
+    this.moveW = null;
     /** @type {null | {resolve: Function, reject: Function}} */
     this.connectW = null;
     /** @type {null | {resolve: Function, reject: Function, info?: any}} */
@@ -171,10 +215,17 @@ export class Client {
 
   dial() {
     let ws;
-    const url = api.wsURL(this.url);
+    let url = this.dialUrl;
+    if (this.redirectTo) {
+      url = this.redirectTo;
+      this.redirectTo = "";
+    }
+    this.connUrl = url;
     try {
       if (this.opts.tokenIn === "query") {
-        ws = new this.WS(`${url}?access_token=${encodeURIComponent(this.token)}`);
+        const u = new URL(url);
+        u.searchParams.set("access_token", this.token);
+        ws = new this.WS(u.toString());
       } else {
         ws = new this.WS(url, ["tickroom.v1", `bearer.${this.token}`]);
       }
@@ -189,6 +240,54 @@ export class Client {
     ws.onclose = (ev) => this.onClose(ws, ev.code || 1005, ev.reason || "");
     ws.onerror = () => {}; // onclose follows with the code
     ws.onopen = () => this.alive(ws);
+  }
+
+  /**
+   * Changes where later connections dial (reconnections, not the current
+   * connection), e.g. to a load balancer in front of a cluster's servers:
+   * a reconnection that reaches a server that does not hold the seat is
+   * redirected to the one that does. Takes the forms of ClientOptions.url.
+   * The HTTP API (quickJoin, ticketJoin) keeps using ClientOptions.url.
+   * @param {string} url
+   */
+  setUrl(url) {
+    this.dialUrl = api.wsURL(url);
+  }
+
+  /**
+   * Moves an unseated, connected client to the server at wsUrl (a
+   * reservation's or a `matched` push's ws_url: the room runs there, in a
+   * cluster): the current connection is closed (1000) and a new one, with
+   * the same player token, is opened there; later reconnections dial it
+   * too. Resolves once it is welcomed; at once when wsUrl is the current
+   * connection's server. quickJoin and ticketJoin call it.
+   * @param {string} wsUrl
+   * @returns {Promise<void>}
+   */
+  moveTo(wsUrl) {
+    if (sameURL(wsUrl, this.connUrl)) return Promise.resolve();
+    if (!validWS(wsUrl)) return Promise.reject(new Error(`tickroom: not a WebSocket URL: ${wsUrl}`));
+    if (this.connectionState !== "connected") return Promise.reject(new Error(`tickroom: not connected (${this.connectionState})`));
+    if (this.room) return Promise.reject(new Error("tickroom: the seat is on another server; leave the current room first"));
+    if (this.joinW || this.moveW) return Promise.reject(new Error("tickroom: a join is already in progress"));
+    const old = this.ws;
+    this.ws = null;
+    if (old) {
+      old.onmessage = old.onclose = old.onopen = null;
+      try {
+        old.close(1000, "moving to the room's server");
+      } catch {
+        // already closed
+      }
+    }
+    clearTimeout(this.timers.read);
+    this.failWaiters(new ConnectionError("tickroom: the connection moved to another server", 1000, "moved"));
+    return new Promise((resolve, reject) => {
+      this.moveW = { resolve, reject, prev: this.dialUrl };
+      this.dialUrl = new URL(wsUrl).href;
+      this.setState("connecting");
+      this.dial();
+    });
   }
 
   /**
@@ -271,7 +370,7 @@ export class Client {
     }
     const now = Date.now();
     if (!this.outage) {
-      this.outage = { start: now, attempts: 0, resuming: false, resumed: false, recovered: true, dialStart: 0 };
+      this.outage = { start: now, attempts: 0, resuming: false, resumed: false, recovered: true, dialStart: 0, redirects: 0 };
       this.hold = true;
     }
     this.outage.resuming = this.outage.resumed = false;
@@ -307,6 +406,7 @@ export class Client {
   lose(err) {
     this.stopTimers();
     this.outage = null;
+    this.redirectTo = "";
     this.clearSeat();
     if (this.ws) {
       const ws = this.ws;
@@ -320,8 +420,15 @@ export class Client {
 
   /** @param {Error} err */
   failWaiters(err) {
-    // A join, leave or ping in flight on a connection that died fails (the
-    // seat itself, if any, is resumed on the next connection).
+    // A join, leave, move or ping in flight on a connection that died fails
+    // (the seat itself, if any, is resumed on the next connection). A move
+    // that failed leaves later reconnections on the previous server.
+    if (this.moveW) {
+      const w = this.moveW;
+      this.moveW = null;
+      this.dialUrl = w.prev;
+      w.reject(err);
+    }
     this.joinW?.reject(err);
     this.joinW = null;
     this.leaveW?.reject(err);
@@ -403,6 +510,8 @@ export class Client {
         return this.onPong(m.data);
       case codec.MsgMatched:
         return this.emit("matched", m);
+      case codec.MsgRedirect:
+        return this.onRedirect(/** @type {string} */ (m.wsUrl), /** @type {number} */ (m.ref));
       default:
       // unknown types are skipped (PROTOCOL §3)
     }
@@ -415,6 +524,13 @@ export class Client {
       return;
     }
     this.welcomed = true;
+    if (this.moveW) {
+      const w = this.moveW;
+      this.moveW = null;
+      this.setState("connected");
+      w.resolve();
+      return;
+    }
     if (!this.established) {
       this.established = true;
       this.playerId = m.playerId;
@@ -452,6 +568,7 @@ export class Client {
       attempts: o.attempts,
       duration: Date.now() - (o.dialStart || o.start),
       snapshot,
+      redirects: o.redirects,
     });
   }
 
@@ -578,18 +695,25 @@ export class Client {
   onError(e) {
     const o = this.outage;
     if (e.ref === codec.MsgResume && o && o.resuming && !o.resumed) {
-      if (e.code === "throttled") {
-        // The seat changed connections too often: retry the resume later
-        // on this connection.
-        o.attempts++;
-        const delay = backoffDelay(o.attempts, this.reconnect ?? {});
-        clearTimeout(this.timers.retry);
-        this.timers.retry = setTimeout(() => {
-          if (this.outage === o && this.ws) this.write(codec.encodeResume(this.resumeToken, this.replica?.lastTick() ?? 0, this.lastEventSeq));
-        }, delay);
+      if (e.code === "resume_expired" || e.code === "resume_rejected" || e.code === "room_gone") {
+        // The seat is gone for good (room_gone: its server died).
+        this.lose(new ConnectionError(`tickroom: the seat is gone: ${e.message}`, 0, e.code));
         return;
       }
-      this.lose(new ConnectionError(`tickroom: the seat is gone: ${e.message}`, 0, e.code));
+      // Nothing changed (throttled: the seat changed connections too
+      // often; unavailable: the cluster's store is out): retry the resume
+      // with the same token on this connection after a backoff, while the
+      // reconnect window lasts.
+      o.attempts++;
+      const delay = backoffDelay(o.attempts, this.reconnect ?? {});
+      if (Date.now() + delay - o.start > (this.reconnect?.window ?? DefaultReconnectWindow)) {
+        this.lose(new ConnectionError(`tickroom: could not resume within ${this.reconnect?.window ?? DefaultReconnectWindow} ms: ${e.message}`, 0, e.code));
+        return;
+      }
+      clearTimeout(this.timers.retry);
+      this.timers.retry = setTimeout(() => {
+        if (this.outage === o && this.ws) this.write(codec.encodeResume(this.resumeToken, this.replica?.lastTick() ?? 0, this.lastEventSeq));
+      }, delay);
       return;
     }
     this.stats.errors++;
@@ -600,6 +724,56 @@ export class Client {
       return;
     }
     this.emit("error", e);
+  }
+
+  /**
+   * Handles `redirect` (PROTOCOL §3, §9.1). Answering the client's own
+   * resume, the next dial goes to wsUrl at once (no backoff: nothing
+   * failed), at most MaxRedirects times per outage; more mean the seat is
+   * gone (room_gone). Answering an explicit join, joinSeat or resume, that
+   * call rejects with a RedirectError.
+   * @param {string} wsUrl @param {number} ref
+   */
+  onRedirect(wsUrl, ref) {
+    const o = this.outage;
+    if (ref === codec.MsgResume && o && o.resuming && !o.resumed) {
+      o.resuming = false;
+      o.redirects++;
+      if (!validWS(wsUrl)) {
+        this.lose(new ConnectionError("tickroom: the seat is gone: resume redirected to an invalid URL", 0, "bad_message"));
+        return;
+      }
+      if (o.redirects > MaxRedirects) {
+        this.lose(new ConnectionError(`tickroom: the seat is gone: more than ${MaxRedirects} redirects`, 0, "room_gone"));
+        return;
+      }
+      this.stats.redirects++;
+      const ws = this.ws;
+      this.ws = null;
+      if (ws) {
+        ws.onmessage = ws.onclose = ws.onopen = null;
+        try {
+          ws.close(1000, "redirected");
+        } catch {
+          // already closed
+        }
+      }
+      clearTimeout(this.timers.read);
+      this.failWaiters(new ConnectionError("tickroom: the resume was redirected to another server", 1000, "redirect"));
+      if (Date.now() - o.start > (this.reconnect?.window ?? DefaultReconnectWindow)) {
+        this.lose(new ConnectionError(`tickroom: could not reconnect within ${this.reconnect?.window ?? DefaultReconnectWindow} ms`, 0, "redirect"));
+        return;
+      }
+      this.redirectTo = wsUrl;
+      o.attempts = 0; // the first attempt of a backoff is immediate
+      this.retry();
+      return;
+    }
+    if ((ref === codec.MsgJoin || ref === codec.MsgResume) && this.joinW && !this.joinW.info) {
+      const w = this.joinW;
+      this.joinW = null;
+      w.reject(new RedirectError(wsUrl, ref));
+    }
   }
 
   /** @param {string} roomId @param {string} reason */
@@ -676,27 +850,32 @@ export class Client {
 
   /**
    * Quick match: `POST /v1/matchmake/join-or-create`, then joins the
-   * reserved seat.
+   * reserved seat, on the reservation's server (its ws_url: when it is not
+   * this connection's, the client moves there first, see moveTo).
    * @param {string} mode
    * @param {Record<string, string>} [filters]
    */
   async quickJoin(mode, filters) {
     const r = await api.joinOrCreate(api.httpBase(this.url), this.token, mode, filters, { fetch: this.opts.fetch });
+    if (r.ws_url) await this.moveTo(r.ws_url);
     return this.joinSeat(r.seat_token);
   }
 
   /**
    * A ticket queue: creates the ticket, waits for the `matched` push (or
    * finds the match by polling every pollInterval ms), then joins the
-   * seat. Rejects when the ticket expires or is cancelled, or on signal.
+   * seat (on the room's server when the push or the reservation names
+   * another one: see moveTo). Rejects when the ticket expires or is
+   * cancelled, or on signal.
    * @param {{mode: string, rating?: number, region?: string, party?: string[]}} req
    * @param {{pollInterval?: number, signal?: AbortSignal}} [opts]
    */
   async ticketJoin(req, opts = {}) {
     const base = api.httpBase(this.url);
     const t = await api.createTicket(base, this.token, req, { fetch: this.opts.fetch });
-    const seatToken = await waitForMatch(this, base, t.ticket_id, opts);
-    return this.joinSeat(seatToken);
+    const m = await waitForMatch(this, base, t.ticket_id, opts);
+    if (m.wsUrl) await this.moveTo(m.wsUrl);
+    return this.joinSeat(m.seatToken);
   }
 
   /**

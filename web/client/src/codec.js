@@ -20,6 +20,7 @@ export const MsgLeft = 106;
 export const MsgPong = 107;
 export const MsgResumed = 108;
 export const MsgMatched = 109;
+export const MsgRedirect = 110;
 
 /** The largest client message the server accepts (PROTOCOL §8). */
 export const MaxClientMessage = 16 << 10;
@@ -199,7 +200,12 @@ export function decodeServer(bytes) {
         roomId: str(v[3], "room_id"),
         seatToken: str(v[4], "seat_token"),
         expiresAt: uint(v[5], "expires_at"),
+        // Present only when the room runs on another server of a cluster.
+        wsUrl: v.length > 6 && v[6] !== null ? str(v[6], "ws_url") : "",
       };
+    case MsgRedirect:
+      need(3);
+      return { type, wsUrl: str(v[1], "ws_url"), ref: uint(v[2], "ref") };
     default:
       return { type };
   }

@@ -11,6 +11,22 @@ export class ServerError extends Error {
   }
 }
 
+/**
+ * A `redirect` (PROTOCOL §3) answering an explicit join, joinSeat or
+ * resume: the room runs on another server of the cluster. Connect to
+ * wsUrl (same player token) and make the request there. Automatic resumes
+ * follow redirects by themselves.
+ */
+export class RedirectError extends Error {
+  /** @param {string} wsUrl @param {number} ref the redirected request's message type (1 join, 7 resume) */
+  constructor(wsUrl, ref) {
+    super(`tickroom: ${ref === 7 ? "resume" : "join"} redirected to ${wsUrl.replace(/\?.*$/, "")}`);
+    this.name = "RedirectError";
+    this.wsUrl = wsUrl;
+    this.ref = ref;
+  }
+}
+
 /** The connection ended (close code and reason), or the seat is gone. */
 export class ConnectionError extends Error {
   /** @param {string} message @param {number} [code] @param {string} [reason] */

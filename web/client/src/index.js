@@ -1,5 +1,5 @@
 // @tickroom/client: the JavaScript client SDK of tickroom (docs/PROTOCOL.md).
-export { Client, ServerError, ConnectionError } from "./client.js";
+export { Client, ServerError, ConnectionError, RedirectError } from "./client.js";
 export { Schema, State, Replica, DesyncError, applyDelta, checksum, FieldInt, FieldFloat, FieldString } from "./replica.js";
 export { backoffDelay, isTerminalClose, DefaultReconnectBase, DefaultReconnectCap, DefaultReconnectWindow } from "./backoff.js";
 export {

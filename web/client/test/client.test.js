@@ -179,7 +179,7 @@ test("a lost connection resumes: resume message, held inputs resent after input_
     "inputs after input_seq 2 are sent, in order, under their seqs",
   );
   assert.deepEqual(states, ["reconnecting", "resuming", "connected"]);
-  assert.deepEqual(resumed, { room: "r1", recovered: true, attempts: 1, duration: resumed.duration, snapshot: false });
+  assert.deepEqual(resumed, { room: "r1", recovered: true, attempts: 1, duration: resumed.duration, snapshot: false, redirects: 0 });
   assert.deepEqual(events, [3], "event 2 was already delivered");
   assert.equal(c.stats.duplicateEvents, 1);
   assert.equal(c.lastEventSeq, 3);
@@ -253,4 +253,176 @@ test("server errors reach the join that caused them, or the error event", async 
   assert.equal(c.stats.malformed, 0, "unknown types are skipped, not errors");
   ws.recv([101, "x"]);
   assert.equal(c.stats.malformed, 1, "a short message is malformed");
+});
+
+/** Cuts the seated client's connection and answers welcome on the next socket; returns it. */
+async function reconnected(i) {
+  const ws = await opened(i);
+  ws.recv([101, "p1", "Ada", 1]);
+  return ws;
+}
+
+test("a resume answered by redirect dials the redirect URL at once and resumes there", async () => {
+  // random 0.99: a backoff wait would be visible (attempt 2 waits up to 200 ms).
+  const { c, ws } = await seated({ reconnect: { random: () => 0.99 } });
+  /** @type {any} */
+  let resumed = null;
+  c.on("resumed", (r) => (resumed = r));
+  /** @type {{attempt: number, delay: number}[]} */
+  const attempts = [];
+  c.on("reconnecting", (a) => attempts.push(a));
+  ws.end(1006);
+  const ws2 = await reconnected(1);
+  assert.equal(ws2.url, "ws://game.test/ws", "the first reconnection dials the client's URL");
+  assert.deepEqual(ws2.sent, [[7, "tok-A", 1, 0]]);
+  const t0 = Date.now();
+  ws2.recv([110, "ws://node-b.test:8080/ws", 7]);
+  assert.equal(ws2.closedWith, 1000, "the redirected connection is closed");
+  assert.equal(c.connectionState, "reconnecting");
+  const ws3 = await reconnected(2);
+  assert.ok(Date.now() - t0 < 100, "no backoff before the redirected dial");
+  assert.equal(ws3.url, "ws://node-b.test:8080/ws", "the next dial goes to the redirect URL");
+  assert.deepEqual(ws3.protocols, ["tickroom.v1", `bearer.${token}`], "with the same player token");
+  assert.deepEqual(ws3.sent, [[7, "tok-A", 1, 0]], "the same resume is sent there");
+  assert.deepEqual(attempts.map((a) => [a.attempt, a.delay]), [[1, 0], [1, 0]], "the attempt counter restarts: attempt 1 is immediate");
+  ws3.recv([108, "r1", "arena", 20, rawSchema, 64, "tok-B", true]);
+  ws3.recv(delta(3, 1));
+  assert.equal(c.connectionState, "connected");
+  assert.equal(resumed?.room, "r1");
+  assert.equal(resumed?.redirects, 1);
+  assert.equal(resumed?.attempts, 1);
+  assert.equal(c.stats.redirects, 1);
+  assert.equal(c.stats.resumes, 1);
+  assert.equal(c.tick, 3);
+  // The redirect was a one-shot override: the next outage dials the client's URL again.
+  ws3.end(1001);
+  const ws4 = await opened(3);
+  assert.equal(ws4.url, "ws://game.test/ws");
+});
+
+test("setUrl changes where reconnections dial", async () => {
+  const { c, ws } = await seated();
+  c.setUrl("https://lb.game.test");
+  assert.equal(ScriptedSocket.all.length, 1, "the current connection stays");
+  ws.end(1006);
+  const ws2 = await opened(1);
+  assert.equal(ws2.url, "wss://lb.game.test/ws");
+});
+
+test("more than 3 redirects in one outage lose the seat (room_gone)", async () => {
+  const { c, ws } = await seated();
+  /** @type {any} */
+  let lost = null;
+  c.on("lost", (e) => (lost = e));
+  ws.end(1006);
+  for (let i = 1; i <= 4; i++) {
+    const w = await reconnected(i);
+    assert.deepEqual(w.sent, [[7, "tok-A", 1, 0]], `resume ${i}`);
+    if (i > 1) assert.equal(w.url, `ws://node-${i - 1}.test/ws`);
+    w.recv([110, `ws://node-${i}.test/ws`, 7]);
+  }
+  await tick();
+  assert.equal(ScriptedSocket.all.length, 5, "the 4th redirect is not followed");
+  assert.equal(c.connectionState, "lost");
+  assert.equal(lost?.reason, "room_gone");
+  assert.equal(c.room, "");
+  assert.equal(c.stats.redirects, 3);
+});
+
+test("an explicit join or resume answered by redirect rejects with a RedirectError", async () => {
+  const { c, ws } = await seated();
+  const j = c.joinSeat("seat-1");
+  assert.deepEqual(ws.sent.at(-1), [1, "", "", "seat-1"]);
+  ws.recv([110, "ws://node-b.test/ws", 1]);
+  await assert.rejects(j, (e) => {
+    assert.equal(e.name, "RedirectError");
+    assert.equal(e.wsUrl, "ws://node-b.test/ws");
+    assert.equal(e.ref, 1);
+    return true;
+  });
+  const r = c.resume("tok-X");
+  ws.recv([110, "ws://node-b.test/ws", 7]);
+  await assert.rejects(r, { name: "RedirectError", ref: 7 });
+  assert.equal(c.connectionState, "connected", "the connection and the seat are untouched");
+  assert.equal(c.room, "r1");
+  assert.equal(ScriptedSocket.all.length, 1, "no dial");
+});
+
+test("room_gone on an automatic resume loses the seat; unavailable retries the same token", async () => {
+  const { c, ws } = await seated({ reconnect: { random: () => 0 } });
+  ws.end(1006);
+  const ws2 = await reconnected(1);
+  ws2.recv([104, "unavailable", "store out", 7]);
+  assert.equal(c.connectionState, "resuming", "unavailable changed nothing: retried");
+  for (let i = 0; i < 200 && ws2.sent.length < 2; i++) await tick();
+  assert.deepEqual(ws2.sent[1], [7, "tok-A", 1, 0], "the same token again");
+  /** @type {any} */
+  let lost = null;
+  c.on("lost", (e) => (lost = e));
+  ws2.recv([104, "room_gone", "the seat's node died", 7]);
+  assert.equal(c.connectionState, "lost");
+  assert.equal(lost?.name, "ConnectionError");
+  assert.equal(lost?.reason, "room_gone");
+  assert.equal(c.room, "");
+  await tick();
+  assert.equal(ScriptedSocket.all.length, 2, "no further dial");
+  assert.equal(c.stats.errors, 0, "a refused automatic resume is handled, not reported");
+});
+
+test("matched decodes ws_url; ticketJoin and quickJoin move to the room's server", async () => {
+  /** @type {any[]} */
+  const calls = [];
+  const reply = (body) => ({ ok: true, status: 200, headers: new Headers(), text: async () => JSON.stringify(body) });
+  const fetch = async (url, init) => {
+    calls.push([init.method, String(url)]);
+    if (String(url).endsWith("/v1/matchmaking/tickets")) return reply({ ticket_id: "t-1", mode: "arena", status: "queued" });
+    if (String(url).endsWith("/v1/matchmake/join-or-create"))
+      return reply({ room_id: "r-9", mode: "arena", ws_url: "ws://node-c.test/ws", seat_token: "seat-9", expires_at: "" });
+    throw new Error("unexpected " + url);
+  };
+  const c = new Client({ url: "http://game.test", token, fetch: /** @type {any} */ (fetch), WebSocket: /** @type {any} */ (ScriptedSocket), pingInterval: 1e9 });
+  clients.push(c);
+  const conn = c.connect();
+  const ws = await opened(0);
+  ws.recv([101, "p1", "Ada", 1]);
+  await conn;
+  /** @type {any[]} */
+  const pushed = [];
+  c.on("matched", (m) => pushed.push(m));
+  const tj = c.ticketJoin({ mode: "arena" }, { pollInterval: 1e9 });
+  for (let i = 0; i < 100 && calls.length < 1; i++) await tick();
+  await tick();
+  ws.recv([109, "t-1", "arena", "r-7", "seat-1", 1767225600000, "ws://node-b.test:8080/ws"]);
+  assert.equal(pushed[0].wsUrl, "ws://node-b.test:8080/ws");
+  const ws2 = await opened(1);
+  assert.equal(ws2.url, "ws://node-b.test:8080/ws", "a new connection on the room's server");
+  assert.equal(ws.closedWith, 1000, "the old one is closed");
+  assert.equal(c.connectionState, "connecting");
+  ws2.recv([101, "p1", "Ada", 1]);
+  await tick();
+  assert.deepEqual(ws2.sent, [[1, "", "", "seat-1"]], "the seat is taken there");
+  ws2.recv([102, "r-7", "arena", 20, rawSchema, 64, "tok-A"]);
+  ws2.recv(full(1));
+  assert.equal((await tj).roomId, "r-7");
+  // Reconnections now dial the room's server.
+  ws2.end(1006);
+  const ws3 = await reconnected(2);
+  assert.equal(ws3.url, "ws://node-b.test:8080/ws");
+  ws3.recv([108, "r-7", "arena", 20, rawSchema, 64, "tok-B", true]);
+  ws3.recv(full(2));
+  const lv = c.leave();
+  assert.deepEqual(ws3.sent.at(-1), [4]);
+  ws3.recv([106, "r-7", "leave"]);
+  assert.equal(await lv, "leave");
+  // quickJoin: the reservation's ws_url is another server again.
+  const qj = c.quickJoin("arena");
+  const ws4 = await opened(3);
+  assert.equal(ws4.url, "ws://node-c.test/ws");
+  ws4.recv([101, "p1", "Ada", 1]);
+  await tick();
+  assert.deepEqual(ws4.sent, [[1, "", "", "seat-9"]]);
+  ws4.recv([102, "r-9", "arena", 20, rawSchema, 64, "tok-C"]);
+  ws4.recv(full(1));
+  assert.equal((await qj).roomId, "r-9");
+  assert.equal(ScriptedSocket.all.length, 4);
 });

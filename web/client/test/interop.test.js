@@ -75,7 +75,7 @@ test("interop frames: a corrupted checksum is a desync", () => {
 test("interop messages: every server message decodes to its fields", () => {
   const msgs = load("messages.json");
   const names = new Set(msgs.map((m) => m.name));
-  for (const n of ["welcome", "joined", "resumed", "direct", "left", "pong", "matched", "error_bad_message", "error_throttled"]) {
+  for (const n of ["welcome", "joined", "resumed", "direct", "left", "pong", "matched", "matched_remote", "redirect", "error_bad_message", "error_throttled", "error_room_gone", "error_unavailable"]) {
     assert.ok(names.has(n), `vector ${n} present`);
   }
   const camel = (s) => s.replace(/_(.)/g, (_, c) => c.toUpperCase());
@@ -92,6 +92,9 @@ test("interop messages: every server message decodes to its fields", () => {
     if (v.name === "direct") assert.deepEqual(m.payload, { hi: 1 });
     if (v.name === "pong") assert.equal(m.data, 1700000000000);
     if (v.name === "pong_nil") assert.equal(m.data, null);
+    if (v.name === "matched") assert.equal(m.wsUrl, "", "matched: no ws_url means the pushing server");
+    if (v.name === "matched_remote") assert.equal(m.wsUrl, "ws://10.0.0.2:8080/ws");
+    if (v.name === "redirect") assert.deepEqual([m.type, m.wsUrl, m.ref], [codec.MsgRedirect, "ws://10.0.0.2:8080/ws", codec.MsgResume]);
   }
 });
 
