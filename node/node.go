@@ -207,9 +207,15 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.API != nil {
 		api, n.closeAPI = cfg.API(n)
 	} else {
+		// Matched tickets name this node's ws_url when other nodes may read
+		// them; a single node derives it from each request, as quick match.
+		nodeWS := ""
+		if cfg.Redis != "" {
+			nodeWS = wsURL
+		}
 		tickets := cluster.NewTicketStore(n.Cluster.Client(), n.Cluster.Prefix(), cluster.TicketConfig{Timeout: cfg.StoreTimeout})
 		if n.Matchmaking, err = matchmaking.New(matchmaking.Config{
-			Rooms: n.Rooms, Tokens: n.Tokens, Notify: n.notify, Modes: cfg.Modes, Tickets: tickets, NodeWSURL: wsURL,
+			Rooms: n.Rooms, Tokens: n.Tokens, Notify: n.notify, Modes: cfg.Modes, Tickets: tickets, NodeWSURL: nodeWS,
 			APIKey: cfg.APIKey, PublicURL: cfg.PublicURL, TrustForwardedProto: cfg.TrustForwardedProto,
 			Clock: cfg.Clock, Logger: cfg.Logger.With("component", "matchmaking"), Interval: cfg.MatchInterval, RateLimit: cfg.MatchRateLimit,
 		}); err != nil {
