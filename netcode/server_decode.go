@@ -120,11 +120,9 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		if m.WSURL, err = r.serverStr(t, "ws_url"); err != nil {
 			return err
 		}
-		ref, ok := r.uint()
-		if !ok || ref > 255 {
-			return protoFieldErr(t, "ref must be a uint ≤ 255")
+		if m.Ref, err = r.ref(t); err != nil {
+			return err
 		}
-		m.Ref = MsgType(ref)
 	case MsgError:
 		if m.Code, err = r.serverStr(t, "code"); err != nil {
 			return err
@@ -132,11 +130,9 @@ func DecodeServer(b []byte, m *ServerMessage) error {
 		if m.Message, err = r.serverStr(t, "message"); err != nil {
 			return err
 		}
-		ref, ok := r.uint()
-		if !ok || ref > 255 {
-			return protoFieldErr(t, "ref must be a uint ≤ 255")
+		if m.Ref, err = r.ref(t); err != nil {
+			return err
 		}
-		m.Ref = MsgType(ref)
 	case MsgDirect:
 		if m.From, err = r.serverStr(t, "from"); err != nil {
 			return err
@@ -251,4 +247,13 @@ func (r *wireReader) rawArray() ([]byte, bool) {
 		return nil, false
 	}
 	return r.raw(serverLimits())
+}
+
+// ref reads the ref field of error and redirect: a message type.
+func (r *wireReader) ref(t MsgType) (MsgType, error) {
+	v, ok := r.uint()
+	if !ok || v > 255 {
+		return 0, protoFieldErr(t, "ref must be a uint ≤ 255")
+	}
+	return MsgType(v), nil
 }
