@@ -120,10 +120,11 @@ func (c *conn) SendFrame(f *netcode.Frame) bool {
 }
 
 // Deliver implements room.Conn: it queues a control message the
-// connection caused (an answer to its own request, or its room's
-// joined/resumed/left). Pushes from other players never take these slots
-// (see pusher), so a connection that cannot take one more has stopped
-// reading: it is closed as a slow consumer.
+// connection caused (its room's joined/resumed/left, a redirect), which
+// the client cannot do without. Pushes from other players never take
+// these slots (see pusher), so a connection that cannot take one more has
+// stopped reading or floods requests faster than it reads their answers:
+// it is closed as a slow consumer.
 func (c *conn) Deliver(msg []byte) bool {
 	if c.out.Send(msg) {
 		return true
@@ -308,7 +309,7 @@ func (c *conn) dispatch(m *netcode.ClientMessage) {
 	case netcode.MsgPing:
 		b := netcode.NewBuffer(8 + len(m.Payload))
 		netcode.AppendPong(b, m.Payload)
-		c.Deliver(b.B)
+		c.answer(b.B)
 	case netcode.MsgResume:
 		c.resume(m)
 	}
@@ -500,10 +501,22 @@ func seatError(err error) (code, msg string) {
 	}
 }
 
+// sendError answers a request with an error. Answers are best-effort: a
+// client that floods requests faster than it reads their answers loses
+// the surplus answers (counted as control_dropped) rather than its
+// connection; it is closed only if its outbox then stays stalled for
+// SlowTimeout, or by its budgets (4529).
 func (c *conn) sendError(code, msg string, ref netcode.MsgType) {
 	b := netcode.NewBuffer(24 + len(code) + len(msg))
 	netcode.AppendError(b, code, msg, ref)
-	c.Deliver(b.B)
+	c.answer(b.B)
+}
+
+// answer queues a best-effort answer (error, pong): see sendError.
+func (c *conn) answer(msg []byte) {
+	if !c.out.Send(msg) && !c.closed.Load() {
+		c.s.metrics.drop(dropControl)
+	}
 }
 
 // badMessage answers a malformed message and closes connections that keep
