@@ -170,7 +170,7 @@ func (c *tcpWS) send(payload []byte) {
 	}
 }
 
-// errClosed is returned by read for a close frame; code holds its code.
+// closeFrame is the error read returns for a close frame.
 type closeFrame struct{ code uint16 }
 
 func (c closeFrame) Error() string { return fmt.Sprintf("close frame %d", c.code) }

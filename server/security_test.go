@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -188,9 +189,27 @@ func TestSecurityRateLimits(t *testing.T) {
 
 func TestSecurityGuestAuthLimit(t *testing.T) {
 	e := newCustomEnv(t, server.Config{GuestAuth: true, GuestPerIP: tinyLimit(3), GuestTotal: tinyLimit(5)})
+	from := func(local string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	c1, c2 := from("127.0.0.1"), from("127.0.0.2")
+	defer c1.CloseIdleConnections()
+	defer c2.CloseIdleConnections()
+	postFrom := func(c *http.Client) (*http.Response, string) {
+		t.Helper()
+		r, err := c.Post(e.URL+"/v1/auth/guest", "application/json", strings.NewReader(`{"name":"g"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Code, Message string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		r.Body.Close()
+		return r, body.Message
+	}
 	post := func() *http.Response {
 		t.Helper()
-		r, err := http.Post(e.URL+"/v1/auth/guest", "application/json", strings.NewReader(`{"name":"g"}`))
+		r, err := c1.Post(e.URL+"/v1/auth/guest", "application/json", strings.NewReader(`{"name":"g"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -206,8 +225,18 @@ func TestSecurityGuestAuthLimit(t *testing.T) {
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("4th request: status %d, Retry-After %q: want 429 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
 	}
-	if got := e.metric(`tickroom_rate_limited_total{kind="guest"}`); got != 1 {
-		t.Errorf("guest rate-limit hits %v, want 1", got)
+	// Another address has its own budget, up to the total (5).
+	for i := range 2 {
+		if r, _ := postFrom(c2); r.StatusCode != 200 {
+			t.Fatalf("request %d from another address: status %d, want 200", i+1, r.StatusCode)
+		}
+	}
+	r, msg := postFrom(c2)
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || strings.Contains(msg, "address") {
+		t.Fatalf("request beyond the total: status %d, Retry-After %q, message %q: want 429 for the total", r.StatusCode, r.Header.Get("Retry-After"), msg)
+	}
+	if got := e.metric(`tickroom_rate_limited_total{kind="guest"}`); got != 2 {
+		t.Errorf("guest rate-limit hits %v, want 2", got)
 	}
 }
 
