@@ -46,6 +46,7 @@ func TestSecurityHandshake(t *testing.T) {
 		{"wildcard does not match the bare domain", "", with(bearer, "Origin", "https://example.org"), 403, "origin_not_allowed", ""},
 		{"wildcard look-alike", "", with(bearer, "Origin", "https://evilexample.org"), 403, "origin_not_allowed", ""},
 		{"origin with a path", "", with(bearer, "Origin", "https://play.example.com/x"), 403, "origin_not_allowed", ""},
+		{"two Origin headers", "", http.Header{"Authorization": bearer["Authorization"], "Origin": {"https://play.example.com", "https://evil.com"}}, 403, "origin_not_allowed", ""},
 		{"refused origin even with a valid token", "", with(bearer, "Origin", "https://evil.com"), 403, "origin_not_allowed", ""},
 		{"token in the Authorization header", "", bearer, 101, "", ""},
 		{"token in the query", "?access_token=" + tok, http.Header{"Origin": {"https://play.example.com"}}, 101, "", ""},
@@ -87,8 +88,8 @@ func TestSecurityHandshake(t *testing.T) {
 		}
 		c.next(func(m *netcode.ServerMessage) bool { return m.Type == netcode.MsgWelcome })
 	})
-	if got := e.metric(`tickroom_handshakes_refused_total{reason="origin"}`); got != 10 {
-		t.Errorf("origin refusals counted %v, want 10", got)
+	if got := e.metric(`tickroom_handshakes_refused_total{reason="origin"}`); got != 11 {
+		t.Errorf("origin refusals counted %v, want 11", got)
 	}
 	if _, err := server.New(server.Config{Tokens: e.Tokens, Rooms: e.Rooms, AllowedOrigins: []string{"example.com"}}); err == nil {
 		t.Error("an origin without a scheme was accepted in the config")

@@ -233,7 +233,7 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 // upgrade.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	origin, hasOrigin := r.Header["Origin"]
-	if !s.origins.allowed(strings.Join(origin, ","), hasOrigin) {
+	if hasOrigin && (len(origin) != 1 || !s.origins.allowed(origin[0], true)) {
 		s.metrics.refuse("origin")
 		writeError(w, http.StatusForbidden, "origin_not_allowed", "this Origin may not open a WebSocket here")
 		return
