@@ -3,6 +3,7 @@ package netcode
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Shared is an immutable, reference-counted byte buffer: one encoded delta
@@ -115,22 +116,31 @@ type OutboxConfig struct {
 	// A frame offered beyond it is refused: the room skips that client for
 	// the tick and later sends a delta from its older acknowledged tick.
 	MaxFrames int
-	// MaxMessages bounds all queued items, frames included (default 64).
-	// A control message offered beyond it is refused; the owner should
-	// close the connection as a slow consumer.
+	// MaxMessages bounds all queued items, frames and pushes included
+	// (default 64). A control message offered beyond it is refused; the
+	// owner should close the connection as a slow consumer.
 	MaxMessages int
+	// MaxPushes bounds the pushes waiting to be written (default 16):
+	// messages the connection did not cause (direct messages from other
+	// players, matchmaking pushes). A push offered beyond it is refused
+	// and the connection is not otherwise affected, so other players can
+	// never fill an outbox: frames and the connection's own messages keep
+	// at least MaxMessages−MaxPushes slots.
+	MaxPushes int
 }
 
 // OutboxStats counts what happened to offered items.
 type OutboxStats struct {
 	Frames, FramesDropped     uint64
 	Messages, MessagesDropped uint64
+	Pushes, PushesDropped     uint64
 	Bytes                     uint64 // bytes handed to the transport
 }
 
 type outItem struct {
 	frame Frame
 	msg   []byte // nil for a frame
+	push  bool   // msg was queued by SendPush
 }
 
 // Outbox is a connection's bounded send queue. Producers (room goroutines,
@@ -142,10 +152,14 @@ type Outbox struct {
 	cfg   OutboxConfig
 	flush func() // o.drain, bound once so scheduling does not allocate
 
-	mu        sync.Mutex // guards the fields below
-	q         []outItem  // FIFO; q[head:] are pending
-	head      int
-	frames    int // frames pending
+	mu     sync.Mutex // guards the fields below
+	q      []outItem  // FIFO; q[head:] are pending
+	head   int
+	frames int // frames pending
+	pushes int // pushes pending
+	// stalled is when an item was first refused for lack of room since the
+	// queue was last empty (zero: not stalled); see Stalled.
+	stalled   time.Time
 	scheduled bool
 	closed    bool
 	stats     OutboxStats
@@ -161,6 +175,10 @@ func NewOutbox(t Transport, cfg OutboxConfig) *Outbox {
 	if cfg.MaxMessages <= 0 {
 		cfg.MaxMessages = 64
 	}
+	if cfg.MaxPushes <= 0 {
+		cfg.MaxPushes = 16
+	}
+	cfg.MaxPushes = min(cfg.MaxPushes, cfg.MaxMessages)
 	o := &Outbox{t: t, cfg: cfg}
 	o.flush = o.drain
 	return o
@@ -173,6 +191,7 @@ func (o *Outbox) SendFrame(f *Frame) bool {
 	o.mu.Lock()
 	if o.closed || o.frames >= o.cfg.MaxFrames || len(o.q)-o.head >= o.cfg.MaxMessages {
 		o.stats.FramesDropped++
+		o.stallLocked()
 		o.mu.Unlock()
 		return false
 	}
@@ -190,6 +209,7 @@ func (o *Outbox) Send(msg []byte) bool {
 	o.mu.Lock()
 	if o.closed || len(o.q)-o.head >= o.cfg.MaxMessages {
 		o.stats.MessagesDropped++
+		o.stallLocked()
 		o.mu.Unlock()
 		return false
 	}
@@ -198,6 +218,47 @@ func (o *Outbox) Send(msg []byte) bool {
 	o.kickLocked()
 	o.mu.Unlock()
 	return true
+}
+
+// SendPush queues a message the connection did not cause (msg must not be
+// modified afterwards). It returns false when MaxPushes pushes are already
+// waiting, the outbox is full, or it is closed. A refused push does not
+// count as a stall (see StalledFor): a flood of pushes cannot make a reading
+// connection look slow.
+func (o *Outbox) SendPush(msg []byte) bool {
+	o.mu.Lock()
+	if o.closed || o.pushes >= o.cfg.MaxPushes || len(o.q)-o.head >= o.cfg.MaxMessages {
+		o.stats.PushesDropped++
+		o.mu.Unlock()
+		return false
+	}
+	o.pushLocked(outItem{msg: msg, push: true})
+	o.pushes++
+	o.stats.Pushes++
+	o.kickLocked()
+	o.mu.Unlock()
+	return true
+}
+
+// stallLocked records the first refusal since the queue was last empty.
+func (o *Outbox) stallLocked() {
+	if !o.closed && o.stalled.IsZero() {
+		o.stalled = time.Now()
+	}
+}
+
+// StalledFor returns how long before now the outbox first refused a frame
+// or control message for lack of room since its queue was last empty, or
+// 0 if it has not. A connection that keeps reading empties its queue now
+// and then; one whose outbox stays stalled for long has stopped reading
+// (the owner closes it as a slow consumer).
+func (o *Outbox) StalledFor(now time.Time) time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.stalled.IsZero() {
+		return 0
+	}
+	return now.Sub(o.stalled)
 }
 
 func (o *Outbox) pushLocked(it outItem) {
@@ -226,7 +287,8 @@ func (o *Outbox) Close() {
 		o.q[i].frame.Release()
 		o.q[i] = outItem{}
 	}
-	o.q, o.head, o.frames = o.q[:0], 0, 0
+	o.q, o.head, o.frames, o.pushes = o.q[:0], 0, 0, 0
+	o.stalled = time.Time{}
 	o.mu.Unlock()
 }
 
@@ -253,6 +315,7 @@ func (o *Outbox) drain() {
 		written = 0
 		if o.closed || o.head == len(o.q) {
 			o.q, o.head = o.q[:0], 0
+			o.stalled = time.Time{}
 			o.scheduled = false
 			o.mu.Unlock()
 			return
@@ -260,8 +323,11 @@ func (o *Outbox) drain() {
 		it := o.q[o.head]
 		o.q[o.head] = outItem{}
 		o.head++
-		if it.msg == nil {
+		switch {
+		case it.msg == nil:
 			o.frames--
+		case it.push:
+			o.pushes--
 		}
 		o.mu.Unlock()
 

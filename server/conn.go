@@ -25,6 +25,17 @@ const (
 	CloseSlow        = 4008
 	CloseAbuse       = 4502
 	CloseReplaced    = 4509
+	CloseRateLimited = 4529
+)
+
+// Error codes of the server's own (docs/PROTOCOL.md §7).
+const (
+	// CodeRateLimited: the message was over its budget and dropped.
+	CodeRateLimited = "rate_limited"
+	// CodeRecipientBusy: a direct message was dropped because the
+	// recipient's queue of pushes is full (it is reading slowly or being
+	// flooded); the recipient is not affected.
+	CodeRecipientBusy = "recipient_busy"
 )
 
 // conn is one authenticated WebSocket connection. Its reader goroutine (the
@@ -37,7 +48,9 @@ type conn struct {
 	ws     *gws.Conn
 	player player.ID
 	name   string
+	ip     string // client address, for the per-address cap
 	out    *netcode.Outbox
+	push   *pusher // how the player registry sees this connection
 
 	seat     atomic.Pointer[room.Seat] // current seat, nil if none
 	joining  atomic.Bool               // a join or resume is on its way to a room
@@ -49,10 +62,12 @@ type conn struct {
 	ping func() // writes a heartbeat ping; run on the writer (bound once)
 
 	// Owned by the reader goroutine.
-	msg   netcode.ClientMessage
-	abuse *rate.Limiter
+	msg    netcode.ClientMessage
+	abuse  *rate.Limiter
+	budget *budgets
 
 	closeOnce sync.Once
+	shutting  atomic.Bool // shut or slowClose was called
 }
 
 func newConn(s *Server, ws *gws.Conn, c player.Claims) *conn {
@@ -62,7 +77,9 @@ func newConn(s *Server, ws *gws.Conn, c player.Claims) *conn {
 		player: c.Player,
 		name:   c.Name,
 		abuse:  rate.NewLimiter(rate.Every(2*time.Second), 5),
+		budget: newBudgets(s.cfg.Limits),
 	}
+	cn.push = &pusher{cn}
 	cn.out = netcode.NewOutbox(transport{cn}, s.cfg.Outbox)
 	cn.ping = func() {
 		cn.keepWriteDeadline()
@@ -90,18 +107,50 @@ func (t transport) WriteMessage(b []byte) error {
 	return t.c.ws.WriteMessage(gws.OpcodeBinary, b)
 }
 
-// SendFrame implements room.Conn.
-func (c *conn) SendFrame(f *netcode.Frame) bool { return c.out.SendFrame(f) }
+// SendFrame implements room.Conn. A refused frame is skipped (the room
+// sends a delta from the last acknowledged tick later) and counted.
+func (c *conn) SendFrame(f *netcode.Frame) bool {
+	if c.out.SendFrame(f) {
+		return true
+	}
+	if !c.closed.Load() {
+		c.s.metrics.drop(dropFrame)
+	}
+	return false
+}
 
-// Deliver implements room.Conn and player.Conn: it queues a control
-// message; a connection that cannot take one more is closed as a slow
-// consumer.
+// Deliver implements room.Conn: it queues a control message the
+// connection caused (its room's joined/resumed/left, a redirect), which
+// the client cannot do without. Pushes from other players never take
+// these slots (see pusher), so a connection that cannot take one more has
+// stopped reading or floods requests faster than it reads their answers:
+// it is closed as a slow consumer.
 func (c *conn) Deliver(msg []byte) bool {
 	if c.out.Send(msg) {
 		return true
 	}
 	if !c.closed.Load() {
-		go c.close(CloseSlow, "slow consumer")
+		c.s.metrics.drop(dropControl)
+		c.slowClose()
+	}
+	return false
+}
+
+// pusher is the connection as the player registry sees it (player.Conn):
+// what arrives through the registry — direct messages from other players,
+// matchmaking's matched, deliveries from other nodes — was not caused by
+// this connection, so it goes to the outbox's small push queue, and when
+// that is full it is dropped and counted; the connection, its frames and
+// its own messages are never affected.
+type pusher struct{ c *conn }
+
+// Deliver implements player.Conn.
+func (p *pusher) Deliver(msg []byte) bool {
+	if p.c.out.SendPush(msg) {
+		return true
+	}
+	if !p.c.closed.Load() {
+		p.c.s.metrics.drop(dropPush)
 	}
 	return false
 }
@@ -114,16 +163,46 @@ func (c *conn) Unseat(s *room.Seat) { c.seat.CompareAndSwap(s, nil) }
 // answer by reconnecting.
 func (c *conn) Replaced(s *room.Seat) {
 	c.seat.CompareAndSwap(s, nil)
-	go c.close(CloseReplaced, "replaced by another connection")
+	c.shut(CloseReplaced, "replaced by another connection")
 }
 
 // close sends a close frame (bounded by the write timeout) and closes the
-// socket; the read loop then ends and OnClose cleans up.
+// socket; the read loop then ends and OnClose cleans up. It blocks: call
+// it on a goroutine that may wait (the writer, via shut).
 func (c *conn) close(code uint16, reason string) {
 	c.closeOnce.Do(func() {
+		c.s.metrics.closed(code)
 		c.setWriteDeadline(time.Now().UnixNano())
 		_ = c.ws.WriteClose(code, []byte(reason))
 	})
+}
+
+// shut closes the connection without blocking, from any goroutine: the
+// close runs on the connection's writer (gws's write queue), after the
+// writes already queued — each bounded by the write deadline — so the
+// messages that explain the close reach the client first. The writer is
+// owned by the connection and ends with it; Server.Close waits for the
+// read loops, which end when the close closes the socket.
+func (c *conn) shut(code uint16, reason string) {
+	if !c.shutting.CompareAndSwap(false, true) {
+		return
+	}
+	c.ws.Async(func() { c.close(code, reason) })
+}
+
+// slowClose closes a connection that stopped reading (4008): it cuts the
+// write that is stuck on the full socket at once (its deadline is set to
+// now), then closes. The close frame reaches the client only if its socket
+// can still take it; a client that stopped reading usually sees the
+// connection end without one (1006). Both mean "reconnect and resume".
+func (c *conn) slowClose() {
+	if !c.shutting.CompareAndSwap(false, true) {
+		return
+	}
+	c.s.metrics.drop(dropSlowClose)
+	c.s.log.Info("closing a slow consumer", "player", c.player, "remote", c.ip)
+	_ = c.ws.NetConn().SetWriteDeadline(time.Now())
+	c.ws.Async(func() { c.close(CloseSlow, "slow consumer") })
 }
 
 // handler receives gws events for every connection of a Server.
@@ -139,7 +218,7 @@ func connOf(ws *gws.Conn) *conn {
 
 func (h handler) OnOpen(ws *gws.Conn) {
 	c := connOf(ws)
-	h.s.players.Attach(c.player, c.name, c)
+	h.s.players.Attach(c.player, c.name, c.push)
 	b := netcode.NewBuffer(64)
 	netcode.AppendWelcome(b, string(c.player), c.name)
 	c.out.Send(b.B)
@@ -148,7 +227,7 @@ func (h handler) OnOpen(ws *gws.Conn) {
 func (h handler) OnClose(ws *gws.Conn, err error) {
 	c := connOf(ws)
 	c.closed.Store(true)
-	h.s.players.Detach(c.player, c)
+	h.s.players.Detach(c.player, c.push)
 	c.out.Close()
 	if s := c.seat.Swap(nil); s != nil {
 		s.Room().Disconnect(s, c) // the seat enters its grace window
@@ -168,7 +247,7 @@ func (h handler) OnMessage(ws *gws.Conn, m *gws.Message) {
 	c := connOf(ws)
 	c.touch()
 	if m.Opcode != gws.OpcodeBinary {
-		c.close(CloseUnsupported, "binary frames only")
+		c.shut(CloseUnsupported, "binary frames only")
 		return
 	}
 	if err := netcode.DecodeClient(m.Bytes(), &c.msg); err != nil {
@@ -184,6 +263,18 @@ func (h handler) OnMessage(ws *gws.Conn, m *gws.Message) {
 
 // dispatch handles one valid client message on the reader goroutine.
 func (c *conn) dispatch(m *netcode.ClientMessage) {
+	if b, kind := c.budget.of(m.Type); b != nil {
+		allowed, abusive := b.take(time.Now())
+		if !allowed {
+			c.s.metrics.rateLimited(kind)
+			if abusive {
+				c.shut(CloseRateLimited, "rate limit exceeded")
+				return
+			}
+			c.sendError(CodeRateLimited, "over the "+kind+" budget: message dropped; slow down", m.Type)
+			return
+		}
+	}
 	switch m.Type {
 	case netcode.MsgJoin:
 		c.join(m.RoomType, m.RoomID, m.Token)
@@ -218,7 +309,7 @@ func (c *conn) dispatch(m *netcode.ClientMessage) {
 	case netcode.MsgPing:
 		b := netcode.NewBuffer(8 + len(m.Payload))
 		netcode.AppendPong(b, m.Payload)
-		c.Deliver(b.B)
+		c.answer(b.B)
 	case netcode.MsgResume:
 		c.resume(m)
 	}
@@ -230,6 +321,12 @@ func (c *conn) direct(to player.ID, payload []byte) {
 	b := netcode.NewBuffer(16 + len(c.player) + len(payload))
 	netcode.AppendDirect(b, string(c.player), payload)
 	n := c.s.players.Send(to, b.B)
+	busy := false
+	if n == 0 {
+		if p, ok := c.s.players.Lookup(to); ok && p.Online() {
+			busy = true // every local connection refused: their push queues are full
+		}
+	}
 	var err error
 	if r := c.s.cfg.Remote; r != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.RemoteTimeout)
@@ -243,6 +340,8 @@ func (c *conn) direct(to player.ID, payload []byte) {
 	}
 	switch {
 	case n > 0:
+	case busy:
+		c.sendError(CodeRecipientBusy, "player "+quote(string(to))+" is not taking messages now: message dropped", netcode.MsgMsg)
 	case err != nil:
 		c.sendError(netcode.CodeUnavailable, "player "+quote(string(to))+" is not on this node and the cluster cannot be reached: retry later", netcode.MsgMsg)
 	default:
@@ -290,6 +389,7 @@ func (c *conn) resume(m *netcode.ClientMessage) {
 // resumed receives the outcome of a resume (on the room goroutine, or the
 // reader's for an unknown token).
 func (c *conn) resumed(s *room.Seat, err error) {
+	c.s.metrics.resume(resumeOutcome(err))
 	if err != nil {
 		defer c.joining.Store(false)
 		c.seatFailed(err, netcode.MsgResume)
@@ -342,6 +442,29 @@ func (c *conn) seatFailed(err error, ref netcode.MsgType) {
 	c.sendError(code, msg, ref)
 }
 
+// resumeOutcome names a resume's outcome for tickroom_resumes_total.
+func resumeOutcome(err error) string {
+	var re *room.RedirectError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &re):
+		return "redirected"
+	case errors.Is(err, room.ErrResumeExpired):
+		return "expired"
+	case errors.Is(err, room.ErrResumeRejected):
+		return "rejected"
+	case errors.Is(err, room.ErrThrottled):
+		return "throttled"
+	case errors.Is(err, room.ErrRoomGone):
+		return "gone"
+	case errors.Is(err, room.ErrUnavailable):
+		return "unavailable"
+	default:
+		return "error"
+	}
+}
+
 // seatError maps room errors to wire codes, in one place.
 func seatError(err error) (code, msg string) {
 	switch {
@@ -378,10 +501,22 @@ func seatError(err error) (code, msg string) {
 	}
 }
 
+// sendError answers a request with an error. Answers are best-effort: a
+// client that floods requests faster than it reads their answers loses
+// the surplus answers (counted as control_dropped) rather than its
+// connection; it is closed only if its outbox then stays stalled for
+// SlowTimeout, or by its budgets (4529).
 func (c *conn) sendError(code, msg string, ref netcode.MsgType) {
 	b := netcode.NewBuffer(24 + len(code) + len(msg))
 	netcode.AppendError(b, code, msg, ref)
-	c.Deliver(b.B)
+	c.answer(b.B)
+}
+
+// answer queues a best-effort answer (error, pong): see sendError.
+func (c *conn) answer(msg []byte) {
+	if !c.out.Send(msg) && !c.closed.Load() {
+		c.s.metrics.drop(dropControl)
+	}
 }
 
 // badMessage answers a malformed message and closes connections that keep
@@ -391,7 +526,7 @@ func (c *conn) badMessage(code, msg string, ref netcode.MsgType) {
 	if !c.abuse.Allow() {
 		// Behind the queued writes, so the errors that explain the close
 		// reach the client first.
-		c.ws.Async(func() { c.close(CloseAbuse, "too many bad messages") })
+		c.shut(CloseAbuse, "too many bad messages")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tickroom/tickroom/internal/jsonapi"
 	"github.com/tickroom/tickroom/player"
@@ -20,7 +21,20 @@ type guestResponse struct {
 
 // serveGuest mints a token for a new guest player: POST /v1/auth/guest
 // {"name": "..."} → {"token", "player_id"}.
+//
+// It is rate-limited per client address (Config.GuestPerIP) and in total
+// (Config.GuestTotal): beyond, 429 with Retry-After.
 func (s *Server) serveGuest(w http.ResponseWriter, r *http.Request) {
+	if wait, scope := s.guests.allow(clientIP(r), time.Now()); wait > 0 {
+		s.metrics.rateLimited("guest")
+		w.Header().Set("Retry-After", retryAfter(wait))
+		msg := "too many guest tokens requested from this address: retry later"
+		if scope == "total" {
+			msg = "too many guest tokens requested: retry later"
+		}
+		writeError(w, http.StatusTooManyRequests, "rate_limited", msg)
+		return
+	}
 	var req guestRequest
 	body, e := jsonapi.ReadBody(w, r)
 	if e == nil {

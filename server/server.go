@@ -54,6 +54,34 @@ type Config struct {
 	// RemoteTimeout bounds the wait for Remote on a connection's goroutine;
 	// default 500ms.
 	RemoteTimeout time.Duration
+
+	// SlowTimeout closes (4008, slow consumer) a connection whose outbox
+	// has been stalled — refusing frames because the client does not read
+	// them — for that long without once emptying; default 2s. Its seat
+	// enters the grace window as for any drop.
+	SlowTimeout time.Duration
+	// Limits are the per-connection message budgets; zero fields take
+	// DefaultLimits (docs/PROTOCOL.md §8).
+	Limits Limits
+	// AllowedOrigins, if not empty, is the allow-list of browser origins
+	// for GET /ws: exact "scheme://host[:port]" entries, or
+	// "scheme://*.example.com[:port]" for any subdomain of example.com
+	// (not example.com itself). A handshake with another Origin, including
+	// "null", gets 403 before the upgrade; one without an Origin header
+	// (not a browser) is allowed. Empty: every origin is allowed, which is
+	// for development only (cross-site WebSocket hijacking).
+	AllowedOrigins []string
+	// MaxConns caps the open WebSocket connections (default 10000);
+	// MaxConnsPerIP caps them per client address (default 500: behind a
+	// proxy every client has the proxy's address, so raise it or disable
+	// it there). A handshake beyond a cap gets 503 with Retry-After.
+	// Negative: no cap.
+	MaxConns, MaxConnsPerIP int
+	// GuestPerIP limits POST /v1/auth/guest per client address (default
+	// 2/s, burst 60) and GuestTotal for all addresses together (default
+	// 50/s, burst 200); beyond them the answer is 429 with Retry-After. A
+	// negative Rate: no limit.
+	GuestPerIP, GuestTotal Limit
 }
 
 // Remote reaches players connected to other nodes.
@@ -74,6 +102,10 @@ type Server struct {
 	// (a browser that sent its token as a subprotocol needs the echo).
 	upgraderV1 *gws.Upgrader
 	mux        *http.ServeMux
+	origins    *origins      // nil: every origin allowed
+	counter    *connCounter  // connection caps
+	guests     *keyedLimiter // POST /v1/auth/guest
+	metrics    *Metrics      // nil-safe
 
 	mu     sync.Mutex // guards conns and closed
 	conns  map[*conn]struct{}
@@ -112,8 +144,33 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PingInterval < 0 || cfg.PingTimeout <= cfg.PingInterval {
 		return nil, errors.New("server: PingTimeout must be greater than PingInterval, both positive")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}, stop: make(chan struct{})}
+	if cfg.SlowTimeout == 0 {
+		cfg.SlowTimeout = 2 * time.Second
+	}
+	if cfg.SlowTimeout < 0 {
+		return nil, errors.New("server: SlowTimeout must be positive")
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = 10000
+	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = 500
+	}
+	cfg.GuestPerIP = cfg.GuestPerIP.orDefault(Limit{Rate: 2, Burst: 60})
+	cfg.GuestTotal = cfg.GuestTotal.orDefault(Limit{Rate: 50, Burst: 200})
+	origins, err := parseOrigins(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, players: cfg.Players, conns: map[*conn]struct{}{}, stop: make(chan struct{}),
+		origins: origins, metrics: cfg.Metrics,
+		counter: &connCounter{perIP: cfg.MaxConnsPerIP, total: cfg.MaxConns, byIP: map[string]int{}},
+		guests:  newKeyedLimiter(cfg.GuestPerIP, cfg.GuestTotal)}
 	opt := &gws.ServerOption{
+		// permessage-deflate stays off (gws's default, stated here):
+		// compression oracles (CRIME/BREACH) and inflate bombs.
+		PermessageDeflate:  gws.PermessageDeflate{Enabled: false},
 		ReadMaxPayloadSize: netcode.MaxClientMessage,
 		ReadBufferSize:     1024,
 		HandshakeTimeout:   5 * time.Second,
@@ -171,15 +228,36 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	jsonapi.Write(w, http.StatusOK, "", []byte(`{"status":"ok"}`+"\n"))
 }
 
-// serveWS authenticates, then upgrades. A bad token never gets an upgrade.
+// serveWS checks the Origin, authenticates and counts the connection
+// against the caps, then upgrades. A refused handshake never gets an
+// upgrade.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	origin, hasOrigin := r.Header["Origin"]
+	if hasOrigin && (len(origin) != 1 || !s.origins.allowed(origin[0], true)) {
+		s.metrics.refuse("origin")
+		writeError(w, http.StatusForbidden, "origin_not_allowed", "this Origin may not open a WebSocket here")
+		return
+	}
 	claims, err := s.cfg.Tokens.Verify(player.TokenFromRequest(r))
 	if err != nil {
+		s.metrics.refuse("unauthorized")
 		writeError(w, http.StatusUnauthorized, "unauthorized", authMessage(err))
 		return
 	}
 	if s.draining() {
+		s.metrics.refuse("draining")
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
+		return
+	}
+	ip := clientIP(r)
+	if ok, scope := s.counter.acquire(ip); !ok {
+		s.metrics.refuse("conns_" + scope)
+		w.Header().Set("Retry-After", "5")
+		msg := "too many connections: retry later"
+		if scope == "address" {
+			msg = "too many connections from this address: retry later"
+		}
+		writeError(w, http.StatusServiceUnavailable, "too_many_connections", msg)
 		return
 	}
 	up := s.upgrader
@@ -190,11 +268,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := up.Upgrade(w, r)
 	if err != nil {
+		s.counter.release(ip)
 		s.log.Debug("websocket upgrade failed", "err", err, "remote", r.RemoteAddr)
 		return // gws has answered 400
 	}
 	c := newConn(s, ws, claims)
+	c.ip = ip
 	if !s.track(c) {
+		s.counter.release(ip)
 		_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 		_ = ws.WriteClose(1001, []byte("server shutting down"))
 		return
@@ -219,8 +300,12 @@ func (s *Server) track(c *conn) bool {
 
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()
+	_, ok := s.conns[c]
 	delete(s.conns, c)
 	s.mu.Unlock()
+	if ok {
+		s.counter.release(c.ip)
+	}
 }
 
 // Close closes every connection with 1001 (each close bounded by the write
@@ -237,15 +322,9 @@ func (s *Server) Close() {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.close(1001, "server shutting down")
-		}()
+		c.shut(CloseGoingAway, "server shutting down")
 	}
-	wg.Wait()
 	s.wg.Wait()
 }
 
@@ -269,11 +348,12 @@ type gwsLogger struct{ l *slog.Logger }
 
 func (g gwsLogger) Error(v ...any) { g.l.Error("gws", "detail", v) }
 
-// heartbeat pings every connection each PingInterval and closes those
-// that have been silent for PingTimeout, so half-open TCP is detected. One
-// goroutine serves all connections.
+// heartbeat pings every connection each PingInterval, closes those that
+// have been silent for PingTimeout, so half-open TCP is detected, and
+// those whose outbox has been stalled for SlowTimeout (slow consumers).
+// One goroutine serves all connections.
 func (s *Server) heartbeat() {
-	every := min(s.cfg.PingInterval, s.cfg.PingTimeout-s.cfg.PingInterval) / 4
+	every := min(s.cfg.PingInterval, s.cfg.PingTimeout-s.cfg.PingInterval, s.cfg.SlowTimeout) / 4
 	t := time.NewTicker(max(every, time.Millisecond))
 	defer t.Stop()
 	var conns []*conn
@@ -289,12 +369,15 @@ func (s *Server) heartbeat() {
 			conns = append(conns, c)
 		}
 		s.mu.Unlock()
-		now := time.Now().UnixNano()
+		wall := time.Now()
+		now := wall.UnixNano()
 		for _, c := range conns {
 			switch {
 			case c.closed.Load():
 			case now-c.lastRecv.Load() > int64(s.cfg.PingTimeout):
-				go c.close(CloseHeartbeat, "heartbeat timeout")
+				c.shut(CloseHeartbeat, "heartbeat timeout")
+			case c.out.StalledFor(wall) > s.cfg.SlowTimeout:
+				c.slowClose()
 			case now >= c.nextPing.Load():
 				c.nextPing.Store(now + int64(s.cfg.PingInterval))
 				c.ws.Async(c.ping)

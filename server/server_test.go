@@ -332,7 +332,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body := rec.Body.String()
-	for _, want := range []string{"tickroom_tick_lateness_seconds_count 1", "tickroom_tick_overruns_total 2", "tickroom_connections 0", "tickroom_rooms 0"} {
+	for _, want := range []string{"tickroom_tick_lateness_seconds_count 1", "tickroom_tick_overruns_total 2", "tickroom_connections 0", "tickroom_rooms 0",
+		`tickroom_drops_total{reason="frame_skipped"} 0`, `tickroom_drops_total{reason="control_dropped"} 0`,
+		`tickroom_drops_total{reason="push_dropped"} 0`, `tickroom_drops_total{reason="slow_close"} 0`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
