@@ -29,7 +29,7 @@ else
         redis.call('ZREM', P .. 'type:' .. typ, cid)
       elseif stale(cid, c) then
         drop_room(cid, c)
-      elseif owner_live(c) and c.private == '0' and c.locked == '0'
+      elseif owner_live(c) and not draining(c.node) and c.private == '0' and c.locked == '0'
         and tonumber(c.seats) + reserved(cid) + n <= tonumber(c.cap)
         and has_all(cjson.decode(c.meta), filters) then
         id, r = cid, c
@@ -38,11 +38,12 @@ else
     end
   end
   if not id then
-    -- the least-loaded live node; ties go to the caller, then by ID
+    -- the least-loaded live node that is not draining; ties go to the
+    -- caller, then by ID
     local best, bestEp, bestLoad = false, false, 0
     for _, cand in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '(' .. NOWS, '+inf')) do
       local ep = live_epoch(cand)
-      if ep then
+      if ep and not draining(cand) then
         local l = tonumber(redis.call('HGET', P .. 'node:' .. cand, 'load') or '0')
         if not best or l < bestLoad or (l == bestLoad and (cand == node or (best ~= node and cand < best))) then
           best, bestEp, bestLoad = cand, ep, l
