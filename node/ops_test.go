@@ -298,9 +298,20 @@ func TestDrainSpreadsClosesOverThePeriod(t *testing.T) {
 	}()
 	// Order: /readyz turns 503 before any client is closed.
 	for status(t, n.URL+"/readyz") != http.StatusServiceUnavailable {
+		if time.Since(start) > 30*time.Second {
+			t.Fatal("/readyz never answered 503 during the drain")
+		}
 		time.Sleep(time.Millisecond)
 	}
 	readyAt := time.Since(start)
+	// No client was closed before /readyz turned 503.
+	for i, c := range cs {
+		select {
+		case <-c.Done():
+			t.Errorf("client %d closed before /readyz answered 503", i)
+		default:
+		}
+	}
 
 	closedAt := make([]time.Duration, clients)
 	var wg sync.WaitGroup
@@ -318,7 +329,11 @@ func TestDrainSpreadsClosesOverThePeriod(t *testing.T) {
 			}
 		}()
 	}
-	<-firstClosed
+	select {
+	case <-firstClosed:
+	case <-time.After(drain + 30*time.Second):
+		t.Fatal("no client was closed by the drain")
+	}
 	// By the first close, matchmaking refuses and handshakes are refused;
 	// the liveness probe still answers 200.
 	var he *client.HTTPError
@@ -401,7 +416,10 @@ func status(t *testing.T, u string) int {
 // In a two-node cluster, a join-or-create through B while A drains is
 // placed on B, even though A holds an open room; through A it is refused.
 func TestDrainingNodeLeavesClusterPlacement(t *testing.T) {
-	mini := clustertest.Mini(t)
+	forBoth(t, testDrainingNodeLeavesClusterPlacement)
+}
+
+func testDrainingNodeLeavesClusterPlacement(t *testing.T, mini clustertest.Backend) {
 	secret, prefix := player.RandomSecret(), clustertest.Prefix(t)
 	mk := func(id string) *node.Node {
 		return startNode(t, func(c *node.Config) {
@@ -429,13 +447,16 @@ func TestDrainingNodeLeavesClusterPlacement(t *testing.T) {
 		defer close(drained)
 		_ = a.Drain(context.Background())
 	}()
-	for {
+	for deadline := time.Now().Add(30 * time.Second); ; {
 		ns, err := b.Cluster.Nodes(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(ns) == 2 && ns[0].ID == "nodeA" && ns[0].Draining {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node A never showed as draining: %+v", ns)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
