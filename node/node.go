@@ -233,6 +233,13 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		metrics = server.NewMetrics()
 		onTick = metrics.ObserveTick
 		metrics.Register(clusterMetrics(n.Cluster)...)
+		metrics.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tickroom_ready", Help: "1 while the node takes new players (GET /readyz 200), 0 from the start of a drain."},
+			func() float64 {
+				if s := n.Server; s == nil || s.Draining() {
+					return 0
+				}
+				return 1
+			}))
 	}
 	if n.Rooms, err = room.NewManager(room.Config{Types: cfg.Types, Directory: n.Cluster.Directory(), DirectoryTimeout: 2 * cfg.StoreTimeout, Clock: cfg.Clock,
 		Logger: cfg.Logger, OnTick: onTick, ReservationTTL: cfg.ReservationTTL}); err != nil {

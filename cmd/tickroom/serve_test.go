@@ -7,7 +7,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +80,15 @@ func TestServeDrainsOnSignalAndLogsJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		cs = append(cs, c)
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "\ntickroom_ready 1\n") {
+		t.Errorf("/metrics before the drain lacks tickroom_ready 1")
 	}
 	start := time.Now()
 	stopServe()
