@@ -467,6 +467,22 @@ func testDrainingNodeLeavesClusterPlacement(t *testing.T, mini clustertest.Backe
 	if res.WSURL != b.WS {
 		t.Errorf("join-or-create through B during A's drain: ws_url %s, want B's %s", res.WSURL, b.WS)
 	}
+	rooms, err := client.ListRooms(ctx, b.URL, tok("z"), "arena")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed int
+	for _, r := range rooms {
+		if want := r.Node == "nodeA"; r.Draining != want {
+			t.Errorf("listed room %+v: draining %v, want %v", r, r.Draining, want)
+		}
+		if r.Node == "nodeA" {
+			listed++
+		}
+	}
+	if listed == 0 {
+		t.Errorf("A's room left the listings during its drain: %+v", rooms)
+	}
 	var he *client.HTTPError
 	if _, err := client.JoinOrCreate(ctx, a.URL, tok("y"), "arena", nil); !errors.As(err, &he) || he.Code != "shutting_down" {
 		t.Errorf("join-or-create through A during its drain: %v, want 503 shutting_down", err)

@@ -64,6 +64,9 @@ type RoomInfo struct {
 	// to connect to it (empty on a single server that does not say).
 	Node  string `json:"node,omitempty"`
 	WSURL string `json:"ws_url,omitempty"`
+	// Draining: the room's node is shutting down (join-or-create no
+	// longer places players there).
+	Draining bool `json:"draining,omitempty"`
 }
 
 // TicketRequest is the body of CreateTicket.
