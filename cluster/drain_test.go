@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/tickroom/tickroom/player"
 	"github.com/tickroom/tickroom/room"
@@ -40,8 +42,11 @@ func TestDrainingNodeLeavesPlacement(t *testing.T) {
 		if err != nil || len(ns) != 2 || !ns[0].Draining || ns[1].Draining {
 			t.Fatalf("Nodes = %+v, %v; want a draining (after re-registering), b not", ns, err)
 		}
-		if _, ok := findRoom(list(t, b.Directory(), "g"), open.RoomID); !ok {
-			t.Fatal("the draining node's room left the listings; want it listed")
+		if r, ok := findRoom(list(t, b.Directory(), "g"), open.RoomID); !ok || !r.Draining {
+			t.Fatalf("the draining node's room listed as %+v (%v); want it listed, draining", r, ok)
+		}
+		if _, _, err := b.Directory().Reserve(ctx(t), room.Selector{RoomID: open.RoomID}, 4, []player.ID{"r"}, []string{newToken()}, time.Minute); !errors.Is(err, room.ErrRoomLocked) {
+			t.Fatalf("reserve by ID in the draining node's room: %v, want ErrRoomLocked", err)
 		}
 	})
 }

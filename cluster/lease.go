@@ -172,9 +172,10 @@ func (n *Node) Nodes(ctx context.Context) ([]NodeInfo, error) {
 
 // Drain marks the node draining in the store: from now on join-or-create
 // and new-room placement (any node's, including the ticket matcher's)
-// skip this node and its rooms; listings still show them, and direct
-// joins by room ID or seat token still work. A re-registration (lost
-// lease) keeps the mark. It waits on the store within ctx and the op
+// skip this node and its rooms, and reservations by room ID or join code
+// in its rooms fail with room.ErrRoomLocked (the node refuses new
+// connections); listings still show them, marked draining. A
+// re-registration (lost lease) keeps the mark. It waits on the store within ctx and the op
 // timeout; an error (the store is out) leaves the mark set locally, to be
 // written by the next registration. Safe for concurrent use; idempotent.
 func (n *Node) Drain(ctx context.Context) error {

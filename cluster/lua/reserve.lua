@@ -15,7 +15,8 @@ local id, r
 if roomID ~= '' or code ~= '' then
   id, r = lookup(roomID, code, typ)
   if not id then return {'err', 'NOTFOUND'} end
-  if r.locked == '1' then return {'err', 'LOCKED'} end
+  -- a draining node's room takes no one new (its node refuses connections)
+  if r.locked == '1' or draining(r.node) then return {'err', 'LOCKED'} end
   if tonumber(r.seats) + reserved(id) + n > tonumber(r.cap) then return {'err', 'FULL'} end
 else
   if n > cap then return {'err', 'FULL'} end
