@@ -206,12 +206,13 @@ func (d *directory) List(ctx context.Context, typ string) ([]room.RoomInfo, erro
 	if err != nil {
 		return nil, n.unavailable("list", err)
 	}
-	const w = 10
+	const w = 11
 	out := make([]room.RoomInfo, 0, len(res)/w)
 	for i := 0; i+w <= len(res); i += w {
 		out = append(out, room.RoomInfo{ID: str(res[i]), Type: str(res[i+1]), Players: int(num(res[i+2])),
 			Capacity: int(num(res[i+3])), Locked: str(res[i+4]) == "1", Private: str(res[i+5]) == "1",
-			Code: str(res[i+6]), Metadata: parseMeta(str(res[i+7])), Node: str(res[i+8]), WSURL: str(res[i+9])})
+			Code: str(res[i+6]), Metadata: parseMeta(str(res[i+7])), Node: str(res[i+8]), WSURL: str(res[i+9]),
+			Draining: str(res[i+10]) == "1"})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil

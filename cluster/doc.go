@@ -25,7 +25,9 @@
 // Key layout (P is Config.Prefix, default "tr:"):
 //
 //	P nodes                 ZSET node ID → lease deadline (ms)
-//	P node:<id>             HASH ws_url, epoch, load            (GC TTL)
+//	P node:<id>             HASH ws_url, epoch, load, draining  (GC TTL)
+//	                        (draining "1": placement and join-or-create
+//	                        skip the node and its rooms; Node.Drain)
 //	P node:<id>:rooms       SET room IDs the node owns (sweeper, load)
 //	P node:<id>:toks        SET token keys the node recorded (sweeper)
 //	P node:<id>:pres        SET players online on the node (sweeper)

@@ -18,7 +18,7 @@ func (n *Node) register(ctx context.Context) error {
 	ctx, cancel := n.opCtx(ctx)
 	defer cancel()
 	dl := n.clock.Now().Add(n.cfg.LeaseTTL)
-	if err := scrRegister.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, n.cfg.WSURL, dl.UnixMilli(), n.gcTTL().Milliseconds())...).Err(); err != nil {
+	if err := scrRegister.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch, n.cfg.WSURL, dl.UnixMilli(), n.gcTTL().Milliseconds(), n.drainFlag())...).Err(); err != nil {
 		n.stats.redisErrors.Add(1)
 		return err
 	}
@@ -146,6 +146,7 @@ type NodeInfo struct {
 	WSURL    string
 	Load     int       // seats plus live reservations, as of its last renewal
 	Deadline time.Time // lease deadline
+	Draining bool      // shutting down: placement and join-or-create skip it
 }
 
 // Nodes lists the live nodes (lease deadline ahead of this node's clock),
@@ -157,14 +158,47 @@ func (n *Node) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	if err != nil {
 		return nil, n.unavailable("nodes", err)
 	}
-	if len(res)%4 != 0 {
+	if len(res)%5 != 0 {
 		return nil, fmt.Errorf("cluster: nodes: odd reply (%d)", len(res))
 	}
-	out := make([]NodeInfo, 0, len(res)/4)
-	for i := 0; i < len(res); i += 4 {
+	out := make([]NodeInfo, 0, len(res)/5)
+	for i := 0; i < len(res); i += 5 {
 		out = append(out, NodeInfo{ID: str(res[i]), WSURL: str(res[i+1]), Load: int(num(res[i+2])),
-			Deadline: time.UnixMilli(num(res[i+3]))})
+			Deadline: time.UnixMilli(num(res[i+3])), Draining: str(res[i+4]) == "1"})
 	}
 	sortNodes(out)
 	return out, nil
+}
+
+// Drain marks the node draining in the store: from now on join-or-create
+// and new-room placement (any node's, including the ticket matcher's)
+// skip this node and its rooms, and reservations by room ID or join code
+// in its rooms fail with room.ErrRoomLocked (the node refuses new
+// connections); listings still show them, marked draining. A
+// re-registration (lost lease) keeps the mark. It waits on the store within ctx and the op
+// timeout; an error (the store is out) leaves the mark set locally, to be
+// written by the next registration. Safe for concurrent use; idempotent.
+func (n *Node) Drain(ctx context.Context) error {
+	n.draining.Store(true)
+	ctx, cancel := n.opCtx(ctx)
+	defer cancel()
+	ok, err := scrDrain.Run(ctx, n.rdb, nil, n.args(n.id, n.epoch)...).Int64()
+	if err != nil {
+		return n.unavailable("drain", err)
+	}
+	if ok == 0 {
+		n.log.Warn("cluster: cannot mark the node draining: its lease record is gone or another incarnation's")
+	}
+	n.log.Info("cluster: node draining: placement skips it")
+	return nil
+}
+
+// Draining reports whether Drain was called.
+func (n *Node) Draining() bool { return n.draining.Load() }
+
+func (n *Node) drainFlag() string {
+	if n.draining.Load() {
+		return "1"
+	}
+	return "0"
 }

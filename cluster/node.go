@@ -48,6 +48,7 @@ type Node struct {
 	renewals  uint64 // renew attempts; renew goroutine only
 
 	dirty      atomic.Bool // a write failed: re-assert after the next renewal
+	draining   atomic.Bool // Drain was called: registrations keep the mark
 	subscribed atomic.Bool
 
 	mu           sync.Mutex // guards the lease fields below

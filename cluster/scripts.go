@@ -41,6 +41,7 @@ var (
 	scrFindToken = script("findtoken")
 	scrSend      = script("send")
 	scrPresence  = script("presence")
+	scrDrain     = script("drain")
 )
 
 func str(v any) string {

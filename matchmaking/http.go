@@ -25,17 +25,17 @@ func (s *Service) routes() {
 		s.mux.Handle(method+" "+path, s.handle(e))
 		s.mux.Handle(path, methodNotAllowed(method))
 	}
-	add("POST", "/v1/matchmake/join-or-create", endpoint{auth: authPlayer, body: true, fn: s.joinOrCreate})
-	add("POST", "/v1/matchmake/create", endpoint{auth: authPlayer, body: true, fn: s.create})
-	add("POST", "/v1/matchmake/join", endpoint{auth: authPlayer, body: true, fn: s.join})
+	add("POST", "/v1/matchmake/join-or-create", endpoint{auth: authPlayer, body: true, reserves: true, fn: s.joinOrCreate})
+	add("POST", "/v1/matchmake/create", endpoint{auth: authPlayer, body: true, reserves: true, fn: s.create})
+	add("POST", "/v1/matchmake/join", endpoint{auth: authPlayer, body: true, reserves: true, fn: s.join})
 	add("GET", "/v1/rooms", endpoint{auth: authPlayer, fn: s.listRooms})
-	add("POST", "/v1/matchmaking/tickets", endpoint{auth: authPlayer, body: true, fn: s.createTicket})
+	add("POST", "/v1/matchmaking/tickets", endpoint{auth: authPlayer, body: true, reserves: true, fn: s.createTicket})
 	s.mux.Handle("GET /v1/matchmaking/tickets/{id}", s.handle(endpoint{auth: authPlayer, fn: s.getTicket}))
 	s.mux.Handle("DELETE /v1/matchmaking/tickets/{id}", s.handle(endpoint{auth: authPlayer, fn: s.cancelTicket}))
 	s.mux.Handle("/v1/matchmaking/tickets/{id}", methodNotAllowed("GET, DELETE"))
 	add("GET", "/v1/matchmaking/stats", endpoint{auth: authEither, fn: s.serveStats})
 	if s.cfg.APIKey != "" {
-		add("POST", "/v1/reservations", endpoint{auth: authAPIKey, body: true, fn: s.reserveSeats})
+		add("POST", "/v1/reservations", endpoint{auth: authAPIKey, body: true, reserves: true, fn: s.reserveSeats})
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		jsonapi.WriteError(w, apiErr(http.StatusNotFound, "not_found", "no such endpoint"))
@@ -64,7 +64,10 @@ type endpoint struct {
 	// body: the request has a JSON body; POSTs by players are rate
 	// limited, and an Idempotency-Key is honoured.
 	body bool
-	fn   func(r *http.Request, c caller, body []byte) (reply, error)
+	// reserves: the endpoint reserves seats or queues a ticket; it is
+	// refused (503 shutting_down) once Drain was called.
+	reserves bool
+	fn       func(r *http.Request, c caller, body []byte) (reply, error)
 }
 
 // caller is the authenticated client: a player, or the game's backend.
@@ -87,12 +90,12 @@ type reply struct {
 	until    time.Time // replay it for its Idempotency-Key until then; zero: IdempotencyTTL from now
 }
 
-// handle runs, in order: shutdown check, authentication (401/403), the
+// handle runs, in order: shutdown (and drain) check, authentication (401/403), the
 // rate limit (429), Content-Type (415) and size (413) checks, the
 // idempotency replay, then fn; errors are mapped in one place (errorFor).
 func (s *Service) handle(e endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.closed.Load() {
+		if s.closed.Load() || (e.reserves && s.draining.Load()) {
 			jsonapi.WriteError(w, errShuttingDown)
 			return
 		}

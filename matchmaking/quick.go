@@ -117,8 +117,9 @@ type roomJSON struct {
 	Capacity int               `json:"capacity"`
 	Locked   bool              `json:"locked"`
 	Metadata map[string]string `json:"metadata"`
-	Node     string            `json:"node,omitempty"`   // the owning node (clusters)
-	WSURL    string            `json:"ws_url,omitempty"` // the owning node's WebSocket URL, if known
+	Node     string            `json:"node,omitempty"`     // the owning node (clusters)
+	WSURL    string            `json:"ws_url,omitempty"`   // the owning node's WebSocket URL, if known
+	Draining bool              `json:"draining,omitempty"` // the owning node is shutting down
 }
 
 // listRooms: GET /v1/rooms?mode=.
@@ -143,7 +144,8 @@ func (s *Service) listRooms(r *http.Request, _ caller, _ []byte) (reply, error) 
 			meta = map[string]string{}
 		}
 		rooms = append(rooms, roomJSON{RoomID: info.ID, Mode: info.Type, Players: info.Players, Capacity: info.Capacity,
-			Locked: info.Locked || info.Players >= info.Capacity, Metadata: meta, Node: info.Node, WSURL: info.WSURL})
+			Locked: info.Locked || info.Players >= info.Capacity, Metadata: meta, Node: info.Node, WSURL: info.WSURL,
+			Draining: info.Draining})
 	}
 	return reply{status: http.StatusOK, v: struct {
 		Rooms []roomJSON `json:"rooms"`

@@ -122,9 +122,12 @@ type Service struct {
 	mu    sync.Mutex               // guards stats
 	stats map[string]*modeCounters // per mode: what this Service did
 
-	closed atomic.Bool   // set by Close; read without s.mu, so quick match never waits for a matcher pass
-	stop   chan struct{} // closed by Close
-	wg     sync.WaitGroup
+	closed atomic.Bool // set by Close; read without s.mu, so quick match never waits for a matcher pass
+	// draining is set by Drain: endpoints that reserve answer 503.
+	draining atomic.Bool
+	stopOnce sync.Once
+	stop     chan struct{} // closed by Close
+	wg       sync.WaitGroup
 }
 
 // New validates cfg and returns a Service whose matcher is running.
@@ -243,7 +246,26 @@ func (s *Service) Handler() http.Handler { return s.mux }
 // every endpoint answers 503 shutting_down; queued tickets stay as they
 // are (in the store).
 func (s *Service) Close() {
-	if s.closed.CompareAndSwap(false, true) {
+	s.closed.Store(true)
+	s.stopMatcher()
+}
+
+// Drain stops reserving through this node, for a graceful shutdown: from
+// now on the endpoints that reserve seats or queue tickets (join-or-create,
+// create, join, POST tickets, POST reservations) answer 503
+// shutting_down, and the matcher stops and gives up its lease so another
+// node's matcher takes over at once. Listings, ticket status and
+// cancellation still answer. It waits for a matcher pass in progress.
+// Safe for concurrent use; idempotent; Close still follows.
+func (s *Service) Drain() {
+	s.draining.Store(true)
+	s.stopMatcher()
+}
+
+// stopMatcher stops the matcher goroutine, waits for it, and gives up the
+// matcher lease (once).
+func (s *Service) stopMatcher() {
+	s.stopOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -251,8 +273,7 @@ func (s *Service) Close() {
 		if err := s.store.Resign(ctx, s.holder); err != nil {
 			s.log.Warn("matchmaking: cannot give up the matcher lease; it expires by itself", "err", err)
 		}
-		return
-	}
+	})
 	s.wg.Wait()
 }
 

@@ -8,6 +8,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +37,18 @@ type Config struct {
 	// 127.0.0.1:0 (a free port). Listener, if set, is used instead.
 	Addr     string
 	Listener net.Listener
+	// TLSCert and TLSKey are PEM files of a certificate (chain) and its
+	// key; both set: the node serves https and wss (HTTP/1.1 only, so
+	// WebSockets upgrade), and its URL, WS and advertised ws_url use those
+	// schemes (unless PublicURL says otherwise). Both empty: plain HTTP.
+	TLSCert, TLSKey string
+	// Drain is the period over which Close spreads the 1012 closes of the
+	// connections (server.Server.Drain); zero: all at once. `tickroom
+	// serve --drain` defaults to 10s.
+	Drain time.Duration
+	// WriteTimeout bounds each socket write, and so each close during a
+	// drain (server.Config.WriteTimeout); default 5s.
+	WriteTimeout time.Duration
 	// Secret is the HS256 secret of player tokens (at least 32 bytes);
 	// nil: a random one (tokens die with the process). Every node of a
 	// cluster needs the same secret.
@@ -112,6 +126,12 @@ type Node struct {
 	serveErr error
 	closeAPI func()
 	closed   atomic.Bool
+	drainCfg time.Duration
+	storeTO  time.Duration
+	writeTO  time.Duration
+
+	drainOnce sync.Once
+	drainErr  error
 }
 
 // New wires a node and starts serving. Close it to drain it.
@@ -128,7 +148,13 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = 500 * time.Millisecond
 	}
-	n = &Node{log: cfg.Logger, served: make(chan struct{})}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 5 * time.Second
+	}
+	if cfg.Drain < 0 {
+		return nil, errors.New("node: Config.Drain is negative")
+	}
+	n = &Node{log: cfg.Logger, served: make(chan struct{}), drainCfg: cfg.Drain, storeTO: cfg.StoreTimeout, writeTO: cfg.WriteTimeout}
 	var cleanup []func()
 	defer func() {
 		if err != nil {
@@ -157,9 +183,21 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		}
 	}
 	cleanup = append(cleanup, func() { _ = n.ln.Close() })
+	tlsConf, err := loadTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, err
+	}
 	n.URL = "http://" + n.ln.Addr().String()
 	n.WS = "ws://" + n.ln.Addr().String() + "/ws"
-	wsURL, err := PublicWS(cfg.PublicURL, n.ln.Addr())
+	public := cfg.PublicURL
+	if tlsConf != nil {
+		n.URL = "https://" + n.ln.Addr().String()
+		n.WS = "wss://" + n.ln.Addr().String() + "/ws"
+		if public == "" {
+			public = n.URL
+		}
+	}
+	wsURL, err := PublicWS(public, n.ln.Addr())
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +233,13 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		metrics = server.NewMetrics()
 		onTick = metrics.ObserveTick
 		metrics.Register(clusterMetrics(n.Cluster)...)
+		metrics.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tickroom_ready", Help: "1 while the node takes new players (GET /readyz 200), 0 from the start of a drain."},
+			func() float64 {
+				if s := n.Server; s == nil || s.Draining() {
+					return 0
+				}
+				return 1
+			}))
 	}
 	if n.Rooms, err = room.NewManager(room.Config{Types: cfg.Types, Directory: n.Cluster.Directory(), DirectoryTimeout: 2 * cfg.StoreTimeout, Clock: cfg.Clock,
 		Logger: cfg.Logger, OnTick: onTick, ReservationTTL: cfg.ReservationTTL}); err != nil {
@@ -230,7 +275,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 
 	if n.Server, err = server.New(server.Config{Tokens: n.Tokens, Rooms: n.Rooms, Players: n.Players, Logger: cfg.Logger,
 		GuestAuth: cfg.GuestAuth, Metrics: metrics, API: api, Remote: n.Cluster, Web: cfg.Web,
-		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout}); err != nil {
+		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, WriteTimeout: cfg.WriteTimeout}); err != nil {
 		return nil, err
 	}
 
@@ -245,13 +290,18 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		handler = mux
 	}
 	n.hs = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		MaxHeaderBytes:    16 << 10,
+		Handler:           limitHTTP(handler),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
+	ln := n.ln
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
+	}
 	go func() {
-		n.serveErr = n.hs.Serve(n.ln)
+		n.serveErr = n.hs.Serve(ln)
 		close(n.served)
 	}()
 	return n, nil
@@ -314,14 +364,46 @@ func (n *Node) Err() error {
 	return n.serveErr
 }
 
-// Close drains the node: WebSockets get 1001 (their seats enter the grace
-// window wherever they resume), HTTP requests finish (at most 5 s), the
-// matcher stops, rooms stop, and the node leaves the cluster (its rooms
-// leave the listings at once). Idempotent.
+// Drain is the first half of a graceful shutdown, in this order: /readyz
+// answers 503 and new WebSocket handshakes are refused (at once); the
+// matchmaking API stops reserving through this node (503 shutting_down)
+// and its matcher hands over to another node's; the node is marked
+// draining in the cluster, so placement and join-or-create on every node
+// skip it and its rooms; then every connection is closed with 1012, spread
+// over Config.Drain (server.Server.Drain), each close bounded by
+// Config.WriteTimeout. It returns when the connections are closed or ctx
+// ends. Close (which calls Drain if it has not run) finishes the shutdown.
+// Safe for concurrent use; the first call does the work, later ones wait
+// for it.
+func (n *Node) Drain(ctx context.Context) error {
+	n.drainOnce.Do(func() {
+		start := time.Now()
+		n.Server.StopAccepting()
+		n.log.Info("node: draining", "period", n.drainCfg)
+		if n.Matchmaking != nil {
+			n.Matchmaking.Drain()
+		}
+		if err := n.Cluster.Drain(ctx); err != nil {
+			n.log.Warn("node: cannot mark the node draining in the cluster; its rooms stay in placement until it leaves", "err", err)
+		}
+		n.drainErr = n.Server.Drain(ctx, n.drainCfg)
+		n.log.Info("node: drained", "took", time.Since(start).Round(time.Millisecond))
+	})
+	return n.drainErr
+}
+
+// Close shuts the node down: Drain (if it has not run; bounded by
+// Config.Drain + Config.WriteTimeout + a few seconds), then HTTP requests
+// finish (at most 5 s), rooms stop, and the node leaves the cluster (its
+// rooms leave the listings at once). Connections still open (a drain cut
+// short) get 1001. Idempotent.
 func (n *Node) Close() error {
 	if !n.closed.CompareAndSwap(false, true) {
 		return nil
 	}
+	dctx, dcancel := context.WithTimeout(context.Background(), n.drainCfg+n.writeTO+2*n.storeTO+2*time.Second)
+	_ = n.Drain(dctx)
+	dcancel()
 	n.Server.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -344,10 +426,11 @@ func (n *Node) Close() error {
 
 // Crash stops the node the way a crash looks to the rest of the cluster:
 // it does not leave, so the other nodes learn of its death only when its
-// lease runs out. Its clients are closed with 1001 as by Close. For tests
+// lease runs out. Its clients are closed at once, with 1001. For tests
 // and drills.
 func (n *Node) Crash() error {
 	_ = n.Cluster.Abandon()
+	n.drainOnce.Do(func() {}) // no drain: a crash closes everything at once
 	return n.Close()
 }
 

@@ -335,6 +335,7 @@ type RoomInfo struct {
 	Code     string // join code of a private room
 	Node     string // the owning node ("" in a single-process directory)
 	WSURL    string // the owning node's WebSocket URL ("" if unknown or this node's)
+	Draining bool   // the owning node is draining: join-or-create skips the room
 }
 
 // Rooms lists the rooms of the directory, sorted by ID (nil if it cannot

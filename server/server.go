@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lxzan/gws"
@@ -113,6 +114,8 @@ type Server struct {
 	wg     sync.WaitGroup // connection read loops and the heartbeat
 
 	stop chan struct{} // closed by Close: stops the heartbeat
+
+	drainStarted atomic.Bool // set by Drain (drain.go)
 }
 
 // New validates cfg and returns a Server.
@@ -185,6 +188,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	if cfg.GuestAuth {
 		s.mux.HandleFunc("POST /v1/auth/guest", s.serveGuest)
 	}
@@ -244,7 +248,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", authMessage(err))
 		return
 	}
-	if s.draining() {
+	if s.Draining() {
 		s.metrics.refuse("draining")
 		writeError(w, http.StatusServiceUnavailable, "shutting_down", "server is shutting down")
 		return

@@ -28,6 +28,17 @@ local function live_epoch(n)
   return ep
 end
 
+-- draining: node n is draining (shutting down): placement and
+-- join-or-create skip it and its rooms.
+local drains = {}
+local function draining(n)
+  local d = drains[n]
+  if d ~= nil then return d end
+  d = redis.call('HGET', P .. 'node:' .. n, 'draining') == '1'
+  drains[n] = d
+  return d
+end
+
 -- owner_live: the room's owner tuple names a live node incarnation.
 local function owner_live(r)
   local ep = live_epoch(r.node)

@@ -15,7 +15,8 @@ local id, r
 if roomID ~= '' or code ~= '' then
   id, r = lookup(roomID, code, typ)
   if not id then return {'err', 'NOTFOUND'} end
-  if r.locked == '1' then return {'err', 'LOCKED'} end
+  -- a draining node's room takes no one new (its node refuses connections)
+  if r.locked == '1' or draining(r.node) then return {'err', 'LOCKED'} end
   if tonumber(r.seats) + reserved(id) + n > tonumber(r.cap) then return {'err', 'FULL'} end
 else
   if n > cap then return {'err', 'FULL'} end
@@ -29,7 +30,7 @@ else
         redis.call('ZREM', P .. 'type:' .. typ, cid)
       elseif stale(cid, c) then
         drop_room(cid, c)
-      elseif owner_live(c) and c.private == '0' and c.locked == '0'
+      elseif owner_live(c) and not draining(c.node) and c.private == '0' and c.locked == '0'
         and tonumber(c.seats) + reserved(cid) + n <= tonumber(c.cap)
         and has_all(cjson.decode(c.meta), filters) then
         id, r = cid, c
@@ -38,11 +39,12 @@ else
     end
   end
   if not id then
-    -- the least-loaded live node; ties go to the caller, then by ID
+    -- the least-loaded live node that is not draining; ties go to the
+    -- caller, then by ID
     local best, bestEp, bestLoad = false, false, 0
     for _, cand in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '(' .. NOWS, '+inf')) do
       local ep = live_epoch(cand)
-      if ep then
+      if ep and not draining(cand) then
         local l = tonumber(redis.call('HGET', P .. 'node:' .. cand, 'load') or '0')
         if not best or l < bestLoad or (l == bestLoad and (cand == node or (best ~= node and cand < best))) then
           best, bestEp, bestLoad = cand, ep, l

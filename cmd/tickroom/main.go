@@ -20,7 +20,8 @@ import (
 const usage = `tickroom — an authoritative multiplayer game room server
 
 Usage:
-  tickroom serve [flags]   run the server (GET /ws, POST /v1/auth/guest, GET /healthz)
+  tickroom serve [flags]   run the server (GET /ws, POST /v1/auth/guest, GET /healthz, GET /readyz);
+                           SIGTERM/SIGINT drain it (--drain)
   tickroom bot [flags]     run headless bots against a server and print a JSON summary
   tickroom token [flags]   mint a player token with the configured secret
 

@@ -39,6 +39,10 @@ type Serve struct {
 	RedisPrefix   string
 	NodeID        string
 	LeaseTTL      time.Duration
+	TLSCert       string
+	TLSKey        string
+	Drain         time.Duration
+	LogFormat     string
 
 	// Ready, if set, receives the bound address once the server accepts
 	// connections (tests listen on port 0).
@@ -66,16 +70,34 @@ func (s *Serve) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&s.RedisPrefix, "redis-prefix", "tr:", "prefix of every Redis key and channel (several deployments can share one Redis)")
 	fs.StringVar(&s.NodeID, "node-id", "", "this node's name in the cluster; empty: random")
 	fs.DurationVar(&s.LeaseTTL, "lease-ttl", 10*time.Second, "a node silent for this long is dead: its rooms leave the listings")
+	fs.StringVar(&s.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (with --tls-key)")
+	fs.StringVar(&s.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
+	fs.DurationVar(&s.Drain, "drain", 10*time.Second, "on SIGTERM/SIGINT, close the connections with 1012 spread over this period (0: all at once); the process exits within about drain + 5s")
+	fs.StringVar(&s.LogFormat, "log-format", "text", "text or json (one JSON object per line)")
 }
 
-// Run serves until ctx is cancelled, then drains: WebSockets get 1001,
-// HTTP requests finish, rooms stop, the node leaves the cluster.
+// Run serves until ctx is cancelled, then drains (node.Node.Drain):
+// /readyz answers 503, matchmaking stops reserving here, the node is
+// marked draining in the cluster, WebSockets get 1012 spread over
+// --drain; then HTTP requests finish, rooms stop, the node leaves the
+// cluster.
 func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(s.LogLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	var log *slog.Logger
+	switch s.LogFormat {
+	case "text", "":
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	default:
+		return fmt.Errorf("--log-format %q: want text or json", s.LogFormat)
+	}
+	if s.Drain < 0 {
+		return fmt.Errorf("--drain %v: must not be negative", s.Drain)
+	}
 
 	secret := []byte(s.Secret)
 	if len(secret) == 0 {
@@ -105,6 +127,7 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		Redis: s.Redis, RedisPrefix: s.RedisPrefix, NodeID: s.NodeID, LeaseTTL: s.LeaseTTL,
 		PublicURL: s.PublicURL, TrustForwardedProto: s.TrustProxy, APIKey: s.APIKey,
 		PingInterval: s.PingInterval, PingTimeout: s.PingTimeout, Metrics: true, Pprof: s.Pprof, Logger: log,
+		TLSCert: s.TLSCert, TLSKey: s.TLSKey, Drain: s.Drain,
 		Web: web.Handler(),
 	})
 	if err != nil {
@@ -121,7 +144,7 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	select {
 	case <-n.Stopped():
 	case <-ctx.Done():
-		log.Info("shutting down")
+		log.Info("shutting down: draining", "drain", s.Drain)
 	}
 	return n.Close()
 }

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +64,9 @@ type RoomInfo struct {
 	// to connect to it (empty on a single server that does not say).
 	Node  string `json:"node,omitempty"`
 	WSURL string `json:"ws_url,omitempty"`
+	// Draining: the room's node is shutting down (join-or-create no
+	// longer places players there).
+	Draining bool `json:"draining,omitempty"`
 }
 
 // TicketRequest is the body of CreateTicket.
@@ -112,6 +116,7 @@ type RequestOption func(*requestOptions)
 type requestOptions struct {
 	idemKey string
 	hc      *http.Client
+	tls     *tls.Config
 }
 
 // WithIdempotencyKey sends an Idempotency-Key header (1..255 printable
@@ -128,6 +133,26 @@ func WithIdempotencyKey(key string) RequestOption {
 // answer, so nothing lingers.
 func WithHTTPClient(hc *http.Client) RequestOption {
 	return func(o *requestOptions) { o.hc = hc }
+}
+
+// WithTLSConfig makes an https request with tc (e.g. RootCAs trusting a
+// private or test CA), on a connection of its own as without options.
+// WithHTTPClient wins over it.
+func WithTLSConfig(tc *tls.Config) RequestOption {
+	return func(o *requestOptions) { o.tls = tc }
+}
+
+// httpClient is the client a request is made with, and whether its
+// connection must be closed after the answer.
+func (o *requestOptions) httpClient() (hc *http.Client, closeConn bool) {
+	switch {
+	case o.hc != nil:
+		return o.hc, false
+	case o.tls != nil:
+		return &http.Client{Transport: &http.Transport{TLSClientConfig: o.tls.Clone(), Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true}}, true
+	default:
+		return http.DefaultClient, true
+	}
 }
 
 // maxAPIResponse bounds an API answer read by the helpers.
@@ -263,11 +288,8 @@ func apiCall(ctx context.Context, method, httpBase, path, token string, body, ou
 	if o.idemKey != "" {
 		req.Header.Set("Idempotency-Key", o.idemKey)
 	}
-	hc := o.hc
-	if hc == nil {
-		hc = http.DefaultClient
-		req.Close = true
-	}
+	hc, closeConn := o.httpClient()
+	req.Close = closeConn
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err

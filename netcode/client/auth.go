@@ -15,8 +15,12 @@ import (
 // auth: POST {httpBase}/v1/auth/guest {"name": name}. httpBase is the
 // server's HTTP base URL (http://host:port). A refusal is an *HTTPError.
 // The request does not keep its connection alive, so nothing lingers after
-// it returns.
-func GuestToken(ctx context.Context, httpBase, name string) (token, playerID string, err error) {
+// it returns. Of opts, WithTLSConfig and WithHTTPClient apply.
+func GuestToken(ctx context.Context, httpBase, name string, opts ...RequestOption) (token, playerID string, err error) {
+	var o requestOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	body, _ := json.Marshal(map[string]string{"name": name})
 	u := strings.TrimSuffix(httpBase, "/") + "/v1/auth/guest"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
@@ -24,8 +28,9 @@ func GuestToken(ctx context.Context, httpBase, name string) (token, playerID str
 		return "", "", fmt.Errorf("client: guest token: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Close = true
-	resp, err := http.DefaultClient.Do(req)
+	hc, closeConn := o.httpClient()
+	req.Close = closeConn
+	resp, err := hc.Do(req)
 	if err != nil {
 		return "", "", fmt.Errorf("client: guest token: %w", err)
 	}

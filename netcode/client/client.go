@@ -38,6 +38,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,6 +103,10 @@ type Config struct {
 	// Reconnect the client then reconnects. Default DefaultReadTimeout;
 	// negative disables it.
 	ReadTimeout time.Duration
+	// TLSConfig configures wss:// connections (e.g. RootCAs trusting a
+	// private or test CA); nil: the system roots. Dial clones it for each
+	// connection. The HTTP helpers take it through WithTLSConfig.
+	TLSConfig *tls.Config
 	// Reconnect turns automatic reconnection and resume on; nil: off (a
 	// lost connection ends the Client). Dial copies it.
 	Reconnect *ReconnectPolicy
@@ -484,6 +489,7 @@ func (c *Client) dial(ctx context.Context, timeout time.Duration) (*gws.Conn, er
 		HandshakeTimeout:   timeout,
 		ReadMaxPayloadSize: MaxServerMessage,
 		NewDialer:          func() (gws.Dialer, error) { return d, nil },
+		TlsConfig:          cloneTLS(cfg.TLSConfig),
 		Logger:             gwsLogger{c.log},
 	})
 	canceled := d.stop()
@@ -740,3 +746,12 @@ func (d *ctxDialer) stop() bool {
 type gwsLogger struct{ l *slog.Logger }
 
 func (g gwsLogger) Error(v ...any) { g.l.Error("gws", "msg", fmt.Sprint(v...)) }
+
+// cloneTLS copies a TLS configuration (gws sets ServerName on the one it
+// is given); nil stays nil.
+func cloneTLS(c *tls.Config) *tls.Config {
+	if c == nil {
+		return nil
+	}
+	return c.Clone()
+}
