@@ -12,11 +12,12 @@
 // source and takes the seat of its match (pushed, or polled); direct joins
 // by room type over the WebSocket without the API.
 //
-// Chaos: with Config.ChaosKillRate or ChaosSilentRate set, a chaos
-// goroutine kills the sockets of playing bots abruptly, or makes them go
-// silent, and the Summary tells whether the SDK's automatic reconnection
-// (on by default in bots) took every seat back with a replica in sync and
-// no room event lost.
+// Chaos: with Config.ChaosKillRate, ChaosSilentRate or ChaosDMFloodRate
+// set, a chaos goroutine kills the sockets of playing bots abruptly, makes
+// them go silent, or has them flood another bot with direct messages, and
+// the Summary tells whether the SDK's automatic reconnection (on by
+// default in bots) took every seat back with a replica in sync and no room
+// event lost.
 package bot
 
 import (
