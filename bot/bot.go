@@ -163,6 +163,11 @@ type Config struct {
 	// another node is then reached through a redirect.
 	ReconnectURL string
 
+	// OnPlay, if set, is called on each bot's goroutine when it is seated
+	// and starts its input loop, with the bot's number. It is called
+	// concurrently by many bots and must not block. Tests use it to strike
+	// while the bots play.
+	OnPlay func(bot int)
 	// AfterPlay, if set, is called on each bot's goroutine once its input
 	// loop has stopped, before it leaves, with the bot's number and its
 	// still-connected client (whose replica keeps following the room). It
@@ -444,6 +449,9 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	}
 
 	b.setPlaying(c, true)
+	if b.cfg.OnPlay != nil {
+		b.cfg.OnPlay(b.n)
+	}
 	r.late, err = b.play(ctx, c)
 	b.setPlaying(c, false) // no more chaos
 	if err != nil {

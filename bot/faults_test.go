@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tickroom/tickroom/bot"
 	"github.com/tickroom/tickroom/games/arena"
 	"github.com/tickroom/tickroom/internal/faultproxy"
 	"github.com/tickroom/tickroom/netcode/client"
@@ -212,4 +214,37 @@ func hostPort(t *testing.T, u string) string {
 		t.Fatal(err)
 	}
 	return pu.Host
+}
+
+// TestBotsSurviveResetOfEveryLink runs bots through the fault proxy (API
+// and WebSocket alike) and resets every link once, when all of them play:
+// every bot the reset disconnected resumes its seat, with its replica in
+// sync and no event lost (runChaos's invariants).
+func TestBotsSurviveResetOfEveryLink(t *testing.T) {
+	typ := mustType(t, arena.Options{Pickups: true})
+	s := startServer(t, typ)
+	p, err := faultproxy.New(faultproxy.Config{Upstream: hostPort(t, s.HTTP), Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const bots = 8
+	var playing atomic.Int32
+	sum := runChaos(t, s.Rooms, bot.Config{
+		URL: "http://" + p.Addr(), Bots: bots, Room: typ.Name(), Matchmaking: bot.MatchQuick, Duration: 4 * time.Second, Seed: 13,
+		OnPlay: func(int) {
+			if playing.Add(1) == bots {
+				p.At(200*time.Millisecond, p.Reset)
+			}
+		},
+	})
+	st := p.Stats()
+	t.Logf("proxy %+v; %d disconnects, %d resumes", st, sum.Disconnects, sum.ResumesOK)
+	if st.Resets == 0 || sum.Disconnects == 0 {
+		t.Fatalf("%d links reset, %d bots disconnected: want the reset to strike", st.Resets, sum.Disconnects)
+	}
+	if sum.ResumesOK != sum.Disconnects || sum.PlayersLost != 0 {
+		t.Errorf("%d disconnects, %d resumes, %d players lost: want every disconnected bot resumed, none lost",
+			sum.Disconnects, sum.ResumesOK, sum.PlayersLost)
+	}
 }
