@@ -275,7 +275,9 @@ func (m *Manager) startLocked(t *Type, id string) *Room {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		r.game = t.newGame(&r.ctx)
+		// A panicking constructor fails the room like any game panic:
+		// run then closes it at once, answering the joins on their way.
+		r.guard("new", func() { r.game = t.newGame(&r.ctx) })
 		r.run(m.ctx)
 	}()
 	return r

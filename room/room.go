@@ -191,6 +191,10 @@ func (s *Seat) InputsDropped() uint64 { return s.inputs.dropped() }
 // run is the room goroutine.
 func (r *Room) run(ctx context.Context) {
 	defer close(r.done)
+	if r.closing { // the game's constructor panicked
+		r.shutdown()
+		return
+	}
 	start := r.clock.Now()
 	sched := newSchedule(start, r.interval)
 	timer := r.clock.NewTimer(r.interval)

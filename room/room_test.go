@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/player"
+	"github.com/vmihailenco/msgpack/v5"
 	"go.uber.org/goleak"
 )
 
@@ -757,5 +759,65 @@ func TestEventsRideInFrames(t *testing.T) {
 	}
 	if f := find(cb, 3); len(f.Events) != 0 {
 		t.Fatalf("b got a's private event: %+v", f.Events)
+	}
+}
+
+// A game constructor that panics fails its room like any game panic: the
+// joiner gets ErrClosed, the fault is counted, and the next room of the
+// type works.
+func TestPanickingConstructorFailsOnlyItsRoom(t *testing.T) {
+	var made atomic.Int32
+	typ, err := Define(TypeConfig{Name: "counter", Schema: counterSchema, Capacity: 1}, func(r *Ctx) Game[counterInput] {
+		if made.Add(1) == 1 {
+			panic("constructor bug")
+		}
+		return newCounter()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessFor(t, typ)
+	if _, err := h.join("a", &testConn{}, ""); !errors.Is(err, ErrClosed) {
+		t.Fatalf("join into a room whose constructor panicked: %v, want ErrClosed", err)
+	}
+	if got := h.m.Faults(); got != (Faults{Crashed: 1}) {
+		t.Fatalf("Faults() = %+v, want 1 crashed", got)
+	}
+	s, err := h.join("b", &testConn{}, "")
+	if err != nil {
+		t.Fatalf("join after the failed room: %v", err)
+	}
+	h.step(3)
+	if st := s.Room().Stats(); st.Ticks != 3 {
+		t.Fatalf("new room ticked %d times, want 3", st.Ticks)
+	}
+}
+
+// panicDecode is an input whose decoder panics on a given byte, as a
+// buggy hand-written DecodeMsgpack would.
+type panicDecode struct{ v int64 }
+
+func (p *panicDecode) DecodeMsgpack(dec *msgpack.Decoder) error {
+	v, err := dec.DecodeInt64()
+	if v == 13 {
+		panic("decoder bug")
+	}
+	p.v = v
+	return err
+}
+
+// A panic while decoding an input (on the connection's goroutine) refuses
+// that input with ErrInputPanic; the queue stays usable.
+func TestInputDecoderPanicIsRefused(t *testing.T) {
+	q := newQueue[panicDecode](4)
+	if err := q.push(1, []byte{0x0d}); !errors.Is(err, ErrInputPanic) {
+		t.Fatalf("push of the panicking input: %v, want ErrInputPanic", err)
+	}
+	if err := q.push(2, []byte{0x05}); err != nil {
+		t.Fatalf("push after the panic: %v", err)
+	}
+	got := q.drain(nil)
+	if len(got) != 1 || got[0].seq != 2 || got[0].in.v != 5 {
+		t.Fatalf("queued %+v, want only seq 2 = 5", got)
 	}
 }
