@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -67,24 +68,28 @@ func TestReconnectAcrossNetworkFaults(t *testing.T) {
 	const readTimeout = 500 * time.Millisecond
 	tests := []struct {
 		name string
+		// readTimeout of the client; default readTimeout. The latency case
+		// leaves a wide margin over its delays so that only a fault, never
+		// a slow machine, can trip it.
+		readTimeout time.Duration
 		// fault is injected after 20 frames; it returns when the
 		// fault is over (it may wait on ctx).
 		fault          func(ctx context.Context, p *faultproxy.Proxy, fp *faultPlayer) error
 		wantReconnects bool
 	}{
-		{"reset mid-game", func(ctx context.Context, p *faultproxy.Proxy, fp *faultPlayer) error {
+		{"reset mid-game", 0, func(ctx context.Context, p *faultproxy.Proxy, fp *faultPlayer) error {
 			p.Reset()
 			return nil
 		}, true},
-		{"blackhole beyond the read timeout", func(ctx context.Context, p *faultproxy.Proxy, fp *faultPlayer) error {
+		{"blackhole beyond the read timeout", 0, func(ctx context.Context, p *faultproxy.Proxy, fp *faultPlayer) error {
 			p.Blackhole(true)
 			// Lift it only once the client gave the connection up.
 			err := fp.until(ctx, "the read timeout", func() bool { return fp.disconnects > 0 })
 			p.At(2*readTimeout, func() { p.Blackhole(false) })
 			return err
 		}, true},
-		{"latency with jitter", func(ctx context.Context, p *faultproxy.Proxy, fp *faultPlayer) error {
-			p.SetLatency(80*time.Millisecond, 40*time.Millisecond)
+		{"latency with jitter", 2 * time.Second, func(ctx context.Context, p *faultproxy.Proxy, fp *faultPlayer) error {
+			p.SetLatency(100*time.Millisecond, 50*time.Millisecond)
 			// 40 frames (2 s of game) under latency.
 			n := 0
 			fp.mu.Lock()
@@ -108,13 +113,14 @@ func TestReconnectAcrossNetworkFaults(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 
+			rt := cmp.Or(tc.readTimeout, readTimeout)
 			fp := &faultPlayer{changed: make(chan struct{}, 1)}
 			c, err := client.Dial(ctx, client.Config{
 				URL:              "ws://" + p.Addr() + "/ws",
 				Token:            s.Token(t, "p1"),
 				Logger:           testLogger(t),
-				ReadTimeout:      readTimeout,
-				HandshakeTimeout: readTimeout,
+				ReadTimeout:      rt,
+				HandshakeTimeout: rt,
 				Reconnect:        &client.ReconnectPolicy{Base: 50 * time.Millisecond, Cap: 200 * time.Millisecond, Window: 20 * time.Second},
 				OnFrame: func(f client.Frame) {
 					fp.mu.Lock()
@@ -162,6 +168,9 @@ func TestReconnectAcrossNetworkFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			faultAt := time.Now()
+			fp.mu.Lock()
+			before := fp.disconnects
+			fp.mu.Unlock()
 			if err := tc.fault(ctx, p, fp); err != nil {
 				t.Fatal(err)
 			}
@@ -191,16 +200,21 @@ func TestReconnectAcrossNetworkFaults(t *testing.T) {
 			}
 			if !tc.wantReconnects {
 				if fp.disconnects != 0 || len(fp.resumes) != 0 {
-					t.Errorf("%d disconnects, %d resumes: want none", fp.disconnects, len(fp.resumes))
+					t.Errorf("%d disconnects, %d resumes under latency well below the read timeout: want none", fp.disconnects, len(fp.resumes))
 				}
 				return
 			}
-			// One outage: a disconnect, then exactly one resume of the seat.
-			if fp.disconnects != 1 || len(fp.resumes) != 1 {
-				t.Fatalf("%d disconnects, %d resumes: want 1 and 1", fp.disconnects, len(fp.resumes))
+			// The fault made an outage (a read timeout on a loaded machine
+			// may add one, never remove one), and every outage ended in a
+			// resume of the seat.
+			if fp.disconnects-before < 1 || len(fp.resumes) != fp.disconnects {
+				t.Fatalf("%d disconnects (%d after the fault), %d resumes: want ≥ 1 after the fault, each resumed",
+					fp.disconnects, fp.disconnects-before, len(fp.resumes))
 			}
-			if r := fp.resumes[0]; r.Room != info.RoomID {
-				t.Errorf("resumed room %q, want %q", r.Room, info.RoomID)
+			for _, r := range fp.resumes {
+				if r.Room != info.RoomID {
+					t.Errorf("resumed room %q, want %q", r.Room, info.RoomID)
+				}
 			}
 		})
 	}
