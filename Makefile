@@ -77,7 +77,8 @@ fuzz-short:
 
 ## soak: `tickroom serve` plus `tickroom bot` with chaos (kills, silences, DM floods) for
 ## $(DURATION) (default 10m); prints the server's RSS, Go heap and goroutines at the start and the
-## end. Tune with SOAK_BOTS, SOAK_ADDR, SOAK_FLAGS (extra bot flags).
+## end (a bot wave lasts 60s; settling adds ~1 min). Tune with SOAK_BOTS, SOAK_ADDR and SOAK_FLAGS
+## (extra `tickroom bot` flags; later flags win, e.g. SOAK_FLAGS='--chaos-dm-flood-rate 0.1').
 DURATION  ?= 10m
 SOAK_BOTS ?= 40
 SOAK_ADDR ?= 127.0.0.1:8099
