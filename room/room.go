@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -318,7 +319,7 @@ func (r *Room) runControl() {
 func (r *Room) guard(what string, f func()) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.Error("room: game panicked; closing the room", "during", what, "panic", p)
+			r.log.Error("room: game panicked; closing the room", "during", what, "panic", p, "stack", string(debug.Stack()))
 			r.fail(LeaveCrashed)
 		}
 	}()
