@@ -33,6 +33,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/netcode/client"
 )
 
@@ -143,9 +144,10 @@ type Config struct {
 	// ChaosDMFloodRate is the fraction of the playing bots per second that
 	// flood another playing bot (drawn at random) with a burst of
 	// ChaosDMBurst direct messages of ChaosDMSize bytes sent to its player
-	// ID, as an abusive player would; 0: none. The server's answers to the
-	// flooder (rate_limited errors, a close) are logged, not counted as
-	// errors; what matters is that the victim keeps playing.
+	// ID, as an abusive player would; 0: none. The server's `error`
+	// answers to the flooder's messages (the victim offline, rate limits)
+	// are counted in Summary.ChaosDMErrors, not as errors; what matters is
+	// that the victim keeps playing.
 	ChaosDMFloodRate float64
 	// ChaosDMBurst is how many messages a flood sends; default 150.
 	ChaosDMBurst int
@@ -358,6 +360,7 @@ type result struct {
 	conn      connStats
 	mm        matchStats
 	dms       uint64 // direct messages received
+	dmErrors  uint64 // server errors answering the bot's DM floods
 }
 
 // connStats are what a bot's client reported through its connection
@@ -394,6 +397,7 @@ type bot struct {
 
 	unexpectedLeft atomic.Pointer[string] // reason of a left the bot did not ask for
 	dmsReceived    atomic.Uint64          // direct messages received (chaos floods)
+	dmErrors       atomic.Uint64          // server errors answering the bot's DM floods
 
 	mu      sync.Mutex // guards c and playing: chaos strikes only a playing bot
 	c       *client.Client
@@ -486,7 +490,9 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	r.stats = c.Stats()
 	r.conn = b.conn // the client's goroutine has exited
 	r.dms = b.dmsReceived.Load()
-	if n := r.stats.Errors + r.stats.Malformed; n > 0 {
+	r.dmErrors = b.dmErrors.Load()
+	// Errors answering the bot's own DM floods are chaos, not failures.
+	if n := r.stats.Errors - min(r.stats.Errors, r.dmErrors) + r.stats.Malformed; n > 0 {
 		r.errors += n
 		if r.firstErr == nil {
 			r.firstErr = fmt.Errorf("bot %d: %d error or undecodable messages from the server", b.n, n)
@@ -534,6 +540,13 @@ func (b *bot) clientConfig(url, token string) client.Config {
 		Token:  token,
 		Logger: b.log,
 		OnError: func(e *client.ServerError) {
+			if e.Ref == netcode.MsgMsg {
+				// Answers to chaos DM floods (the only `msg` bots send):
+				// the victim was offline, or the flooder is limited.
+				b.dmErrors.Add(1)
+				b.log.Debug("bot: server error answering a DM flood", "code", e.Code, "message", e.Message)
+				return
+			}
 			b.log.Warn("bot: server error", "code", e.Code, "message", e.Message, "ref", e.Ref.String())
 		},
 		OnLeft: func(room, reason string) {

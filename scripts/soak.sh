@@ -96,9 +96,10 @@ while :; do
 	set -e
 	kill -0 "$spid" 2>/dev/null || { echo "soak: the server died during wave $n:"; tail -n 50 "$server_log"; exit 1; }
 	digest=$(printf '%s' "$summary" | awk '{
-		n = split("connected chaos_kills chaos_silences chaos_dm_floods resumes_ok players_lost desyncs errors", keys, " ")
+		n = split("connected chaos_kills chaos_silences chaos_dm_floods chaos_dm_errors resumes_ok players_lost desyncs errors", keys, " ")
 		out = ""
 		for (i = 1; i <= n; i++) if (match($0, "\"" keys[i] "\":[0-9]+")) out = out " " substr($0, RSTART + 1, RLENGTH - 1)
+		if (match($0, "\"first_error\":\"[^\"]*\"")) out = out " " substr($0, RSTART, RLENGTH)
 		print out }' | tr -d '"')
 	echo "  wave $n (${play}s, bot exit $rc):$digest"
 	if [ -z "$warm" ]; then
