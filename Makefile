@@ -4,7 +4,7 @@ ADDR     ?= 127.0.0.1:8080
 BIN      := bin/tickroom
 FUZZTIME ?= 30s
 
-.PHONY: all build run test vet fuzz bench bench-go clean cluster web web-force
+.PHONY: all build run test vet fuzz fuzz-short soak bench bench-go clean cluster web web-force
 
 all: build
 
@@ -45,21 +45,46 @@ cluster: build
 	./$(BIN) serve --addr $(CLUSTER_B) --node-id B --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret & b=$$!; \
 	wait $$a $$b
 
-## test: vet and every test with the race detector (web/'s tests run the JS client's node tests and,
-## where Chromium and web/node_modules are installed, the browser end-to-end test)
-test: vet
+## test: vet, a short run of every fuzz target (fuzz-short) and every test with the race detector
+## (web/'s tests run the JS client's node tests and, where Chromium and web/node_modules are
+## installed, the browser end-to-end test)
+test: vet fuzz-short
 	$(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...
 
-## fuzz: each fuzz target of client-facing decoders for $(FUZZTIME)
+## The fuzz targets of untrusted bytes, as package:Target. Crashers a run finds are written to the
+## package's testdata/fuzz/<Target>/ (the go default) and replayed by every `go test` from then on.
+FUZZ_TARGETS := \
+	netcode:FuzzCheckValue \
+	netcode:FuzzDecodeClient \
+	netcode:FuzzDecodeServer \
+	netcode:FuzzApplyDelta \
+	netcode:FuzzDecodeSchema \
+	room:FuzzInputDecode
+FUZZTIME_SHORT ?= 3s
+
+## fuzz: each fuzz target of untrusted bytes for $(FUZZTIME) (default 30s)
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzCheckValue$$' -fuzztime=$(FUZZTIME) ./netcode/
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeClient$$' -fuzztime=$(FUZZTIME) ./netcode/
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeServer$$' -fuzztime=$(FUZZTIME) ./netcode/
-	$(GO) test -run='^$$' -fuzz='^FuzzApplyDelta$$' -fuzztime=$(FUZZTIME) ./netcode/
-	$(GO) test -run='^$$' -fuzz='^FuzzInputDecode$$' -fuzztime=$(FUZZTIME) ./room/
+	@set -e; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t#*:}; \
+	echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) ./$$pkg/; done
+
+## fuzz-short: each fuzz target for $(FUZZTIME_SHORT) (default 3s), part of `make test`
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME_SHORT)
+
+## soak: `tickroom serve` plus `tickroom bot` with chaos (kills, silences, DM floods) for
+## $(DURATION) (default 10m); prints the server's RSS, Go heap and goroutines at the start and the
+## end (a bot wave lasts 60s; settling adds ~1 min). Tune with SOAK_BOTS, SOAK_ADDR and SOAK_FLAGS
+## (extra `tickroom bot` flags; later flags win, e.g. SOAK_FLAGS='--chaos-dm-flood-rate 0.1').
+DURATION  ?= 10m
+SOAK_BOTS ?= 40
+SOAK_ADDR ?= 127.0.0.1:8099
+SOAK_FLAGS ?=
+soak: build
+	@bash scripts/soak.sh --bin ./$(BIN) --addr $(SOAK_ADDR) --duration $(DURATION) --bots $(SOAK_BOTS) -- $(SOAK_FLAGS)
 
 ## bench: the arena benchmark (tickroom serve + bots, the chaos variant, the transport floor), one JSON
 ## object on stdout; sizes are ROOMS × PLAYERS, e.g. `make bench ROOMS=200`. docs/BENCHMARKS.md.

@@ -12,11 +12,12 @@
 // source and takes the seat of its match (pushed, or polled); direct joins
 // by room type over the WebSocket without the API.
 //
-// Chaos: with Config.ChaosKillRate or ChaosSilentRate set, a chaos
-// goroutine kills the sockets of playing bots abruptly, or makes them go
-// silent, and the Summary tells whether the SDK's automatic reconnection
-// (on by default in bots) took every seat back with a replica in sync and
-// no room event lost.
+// Chaos: with Config.ChaosKillRate, ChaosSilentRate or ChaosDMFloodRate
+// set, a chaos goroutine kills the sockets of playing bots abruptly, makes
+// them go silent, or has them flood another bot with direct messages, and
+// the Summary tells whether the SDK's automatic reconnection (on by
+// default in bots) took every seat back with a replica in sync and no room
+// event lost.
 package bot
 
 import (
@@ -32,6 +33,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/netcode/client"
 )
 
@@ -44,6 +46,9 @@ const (
 	DefaultRate     = 20
 	DefaultSeed     = 1
 	DefaultDials    = 25
+
+	DefaultChaosDMBurst = 150
+	DefaultChaosDMSize  = 1000
 )
 
 // Timeouts of a bot's steps.
@@ -136,6 +141,19 @@ type Config struct {
 	// (15 s by default), it makes the server close the connection (4001)
 	// and the bot resume.
 	ChaosSilence time.Duration
+	// ChaosDMFloodRate is the fraction of the playing bots per second that
+	// flood another playing bot (drawn at random) with a burst of
+	// ChaosDMBurst direct messages of ChaosDMSize bytes sent to its player
+	// ID, as an abusive player would; 0: none. The server's `error`
+	// answers to the flooder's messages (the victim offline, rate limits)
+	// are counted in Summary.ChaosDMErrors, not as errors; what matters is
+	// that the victim keeps playing.
+	ChaosDMFloodRate float64
+	// ChaosDMBurst is how many messages a flood sends; default 150.
+	ChaosDMBurst int
+	// ChaosDMSize is the payload size of a flood's messages in bytes;
+	// default 1000 (the largest string PROTOCOL allows is 4 KiB).
+	ChaosDMSize int
 	// NoReconnect turns the SDK's automatic reconnection off (a lost
 	// connection is then an error).
 	NoReconnect bool
@@ -147,6 +165,11 @@ type Config struct {
 	// another node is then reached through a redirect.
 	ReconnectURL string
 
+	// OnPlay, if set, is called on each bot's goroutine when it is seated
+	// and starts its input loop, with the bot's number. It is called
+	// concurrently by many bots and must not block. Tests use it to strike
+	// while the bots play.
+	OnPlay func(bot int)
 	// AfterPlay, if set, is called on each bot's goroutine once its input
 	// loop has stopped, before it leaves, with the bot's number and its
 	// still-connected client (whose replica keeps following the room). It
@@ -159,8 +182,9 @@ type Config struct {
 // Flags registers the flags of `tickroom bot` that set c: --url, --bots,
 // --room, --matchmaking, --match-timeout, --rating-mean, --rating-stddev,
 // --duration, --rate, --seed, --dials, --chaos-kill-rate,
-// --chaos-silent-rate, --chaos-silence, --no-reconnect and
-// --reconnect-window, with the defaults above.
+// --chaos-silent-rate, --chaos-silence, --chaos-dm-flood-rate,
+// --chaos-dm-burst, --chaos-dm-size, --no-reconnect and --reconnect-window,
+// with the defaults above.
 func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.URL, "url", DefaultURL, "server HTTP base URL (the matchmaking API; direct and ticket bots dial the WebSocket derived from it)")
 	fs.IntVar(&c.Bots, "bots", DefaultBots, "number of bots")
@@ -177,6 +201,9 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.ChaosKillRate, "chaos-kill-rate", 0, "fraction of playing bots whose socket is killed abruptly per second")
 	fs.Float64Var(&c.ChaosSilentRate, "chaos-silent-rate", 0, "fraction of playing bots that go silent per second")
 	fs.DurationVar(&c.ChaosSilence, "chaos-silence", 0, "how long a silent bot stays silent (0: random in [2s, 6s))")
+	fs.Float64Var(&c.ChaosDMFloodRate, "chaos-dm-flood-rate", 0, "fraction of playing bots per second that flood another bot with direct messages")
+	fs.IntVar(&c.ChaosDMBurst, "chaos-dm-burst", DefaultChaosDMBurst, "direct messages per flood")
+	fs.IntVar(&c.ChaosDMSize, "chaos-dm-size", DefaultChaosDMSize, "payload bytes of each flood message")
 	fs.BoolVar(&c.NoReconnect, "no-reconnect", false, "turn the SDK's automatic reconnection off")
 	fs.DurationVar(&c.ReconnectWindow, "reconnect-window", DefaultReconnectWindow, "how long a bot keeps trying to reconnect")
 	fs.StringVar(&c.ReconnectURL, "reconnect-url", "", "WebSocket URL seated bots reconnect to (e.g. another node of a cluster: seats elsewhere are reached through a redirect); empty: where they joined")
@@ -220,6 +247,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ReconnectWindow == 0 {
 		c.ReconnectWindow = DefaultReconnectWindow
 	}
+	if c.ChaosDMBurst == 0 {
+		c.ChaosDMBurst = DefaultChaosDMBurst
+	}
+	if c.ChaosDMSize == 0 {
+		c.ChaosDMSize = DefaultChaosDMSize
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -234,6 +267,12 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("bot: ChaosKillRate is %v, must be in [0, 1]", c.ChaosKillRate)
 	case !(c.ChaosSilentRate >= 0 && c.ChaosSilentRate <= 1):
 		return c, fmt.Errorf("bot: ChaosSilentRate is %v, must be in [0, 1]", c.ChaosSilentRate)
+	case !(c.ChaosDMFloodRate >= 0 && c.ChaosDMFloodRate <= 1):
+		return c, fmt.Errorf("bot: ChaosDMFloodRate is %v, must be in [0, 1]", c.ChaosDMFloodRate)
+	case c.ChaosDMBurst < 0 || c.ChaosDMBurst > 100000:
+		return c, fmt.Errorf("bot: ChaosDMBurst is %d, must be in [0, 100000]", c.ChaosDMBurst)
+	case c.ChaosDMSize < 0 || c.ChaosDMSize > 4096:
+		return c, fmt.Errorf("bot: ChaosDMSize is %d, must be in [0, 4096]", c.ChaosDMSize)
 	case c.ChaosSilence < 0:
 		return c, fmt.Errorf("bot: ChaosSilence is %v, must be positive", c.ChaosSilence)
 	case c.ReconnectWindow < 0:
@@ -293,7 +332,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	var chaos chaosCounts
 	stop := make(chan struct{})
 	var cwg sync.WaitGroup
-	if cfg.ChaosKillRate > 0 || cfg.ChaosSilentRate > 0 {
+	if cfg.ChaosKillRate > 0 || cfg.ChaosSilentRate > 0 || cfg.ChaosDMFloodRate > 0 {
 		cwg.Add(1)
 		go func() {
 			defer cwg.Done()
@@ -305,6 +344,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	cwg.Wait()
 	sum := summarize(cfg, results, time.Since(start))
 	sum.ChaosKills, sum.ChaosSilences = chaos.kills, chaos.silences
+	sum.ChaosDMFloods, sum.ChaosDMsSent = chaos.floods, chaos.dms
 	return sum, nil
 }
 
@@ -319,6 +359,8 @@ type result struct {
 	seated    time.Duration
 	conn      connStats
 	mm        matchStats
+	dms       uint64 // direct messages received
+	dmErrors  uint64 // server errors answering the bot's DM floods
 }
 
 // connStats are what a bot's client reported through its connection
@@ -354,6 +396,8 @@ type bot struct {
 	matched chan client.Matched
 
 	unexpectedLeft atomic.Pointer[string] // reason of a left the bot did not ask for
+	dmsReceived    atomic.Uint64          // direct messages received (chaos floods)
+	dmErrors       atomic.Uint64          // server errors answering the bot's DM floods
 
 	mu      sync.Mutex // guards c and playing: chaos strikes only a playing bot
 	c       *client.Client
@@ -409,6 +453,9 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	}
 
 	b.setPlaying(c, true)
+	if b.cfg.OnPlay != nil {
+		b.cfg.OnPlay(b.n)
+	}
 	r.late, err = b.play(ctx, c)
 	b.setPlaying(c, false) // no more chaos
 	if err != nil {
@@ -442,7 +489,10 @@ func (b *bot) run(ctx context.Context, sem chan struct{}) (r result) {
 	_ = c.Close()
 	r.stats = c.Stats()
 	r.conn = b.conn // the client's goroutine has exited
-	if n := r.stats.Errors + r.stats.Malformed; n > 0 {
+	r.dms = b.dmsReceived.Load()
+	r.dmErrors = b.dmErrors.Load()
+	// Errors answering the bot's own DM floods are chaos, not failures.
+	if n := r.stats.Errors - min(r.stats.Errors, r.dmErrors) + r.stats.Malformed; n > 0 {
 		r.errors += n
 		if r.firstErr == nil {
 			r.firstErr = fmt.Errorf("bot %d: %d error or undecodable messages from the server", b.n, n)
@@ -490,6 +540,13 @@ func (b *bot) clientConfig(url, token string) client.Config {
 		Token:  token,
 		Logger: b.log,
 		OnError: func(e *client.ServerError) {
+			if e.Ref == netcode.MsgMsg {
+				// Answers to chaos DM floods (the only `msg` bots send):
+				// the victim was offline, or the flooder is limited.
+				b.dmErrors.Add(1)
+				b.log.Debug("bot: server error answering a DM flood", "code", e.Code, "message", e.Message)
+				return
+			}
 			b.log.Warn("bot: server error", "code", e.Code, "message", e.Message, "ref", e.Ref.String())
 		},
 		OnLeft: func(room, reason string) {
@@ -500,6 +557,9 @@ func (b *bot) clientConfig(url, token string) client.Config {
 		// The callbacks below run on the client's goroutine, one at a
 		// time; b.conn is read only after Close.
 		OnEvent: b.conn.event,
+		OnMessage: func(string, []byte) {
+			b.dmsReceived.Add(1)
+		},
 		OnDisconnected: func(err error) {
 			b.conn.outage = true
 			b.log.Debug("bot: disconnected", "err", err)
@@ -621,4 +681,14 @@ func nextSlot(prev, now time.Time, period time.Duration) (next time.Time, skippe
 		skipped = uint64(k)
 	}
 	return next, skipped
+}
+
+// playerID returns the player ID of the bot's client while it plays, or "".
+func (b *bot) playerID() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.playing || b.c == nil {
+		return ""
+	}
+	return b.c.PlayerID()
 }

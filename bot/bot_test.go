@@ -22,19 +22,23 @@ func TestFlags(t *testing.T) {
 		{nil, bot.Config{URL: bot.DefaultURL, Bots: bot.DefaultBots, Room: bot.DefaultRoom,
 			Duration: bot.DefaultDuration, Rate: bot.DefaultRate, Seed: bot.DefaultSeed, Dials: bot.DefaultDials,
 			ReconnectWindow: bot.DefaultReconnectWindow, Matchmaking: bot.MatchQuick, MatchTimeout: bot.DefaultMatchTimeout,
-			RatingMean: bot.DefaultRatingMean, RatingStdDev: bot.DefaultRatingStdDev}},
+			RatingMean: bot.DefaultRatingMean, RatingStdDev: bot.DefaultRatingStdDev,
+			ChaosDMBurst: bot.DefaultChaosDMBurst, ChaosDMSize: bot.DefaultChaosDMSize}},
 		{[]string{"--url", "http://h:1", "--bots", "100", "--room", "arena-players", "--duration", "2m",
 			"--rate", "30", "--seed", "7", "--dials", "5", "--chaos-kill-rate", "0.05", "--chaos-silent-rate", "0.01",
 			"--chaos-silence", "20s", "--no-reconnect", "--reconnect-window", "5s",
-			"--matchmaking", "ticket", "--match-timeout", "1m", "--rating-mean", "1200", "--rating-stddev", "50"},
+			"--matchmaking", "ticket", "--match-timeout", "1m", "--rating-mean", "1200", "--rating-stddev", "50",
+			"--chaos-dm-flood-rate", "0.1", "--chaos-dm-burst", "30", "--chaos-dm-size", "64"},
 			bot.Config{URL: "http://h:1", Bots: 100, Room: "arena-players", Duration: 2 * time.Minute, Rate: 30, Seed: 7, Dials: 5,
 				ChaosKillRate: 0.05, ChaosSilentRate: 0.01, ChaosSilence: 20 * time.Second, NoReconnect: true, ReconnectWindow: 5 * time.Second,
-				Matchmaking: bot.MatchTicket, MatchTimeout: time.Minute, RatingMean: 1200, RatingStdDev: 50}},
+				Matchmaking: bot.MatchTicket, MatchTimeout: time.Minute, RatingMean: 1200, RatingStdDev: 50,
+				ChaosDMFloodRate: 0.1, ChaosDMBurst: 30, ChaosDMSize: 64}},
 		{[]string{"--matchmaking", "direct"},
 			bot.Config{URL: bot.DefaultURL, Bots: bot.DefaultBots, Room: bot.DefaultRoom,
 				Duration: bot.DefaultDuration, Rate: bot.DefaultRate, Seed: bot.DefaultSeed, Dials: bot.DefaultDials,
 				ReconnectWindow: bot.DefaultReconnectWindow, Matchmaking: bot.MatchDirect, MatchTimeout: bot.DefaultMatchTimeout,
-				RatingMean: bot.DefaultRatingMean, RatingStdDev: bot.DefaultRatingStdDev}},
+				RatingMean: bot.DefaultRatingMean, RatingStdDev: bot.DefaultRatingStdDev,
+				ChaosDMBurst: bot.DefaultChaosDMBurst, ChaosDMSize: bot.DefaultChaosDMSize}},
 	}
 	for _, tc := range tests {
 		var got bot.Config
@@ -48,7 +52,8 @@ func TestFlags(t *testing.T) {
 			got.ChaosKillRate != tc.want.ChaosKillRate || got.ChaosSilentRate != tc.want.ChaosSilentRate ||
 			got.ChaosSilence != tc.want.ChaosSilence || got.NoReconnect != tc.want.NoReconnect || got.ReconnectWindow != tc.want.ReconnectWindow ||
 			got.Matchmaking != tc.want.Matchmaking || got.MatchTimeout != tc.want.MatchTimeout ||
-			got.RatingMean != tc.want.RatingMean || got.RatingStdDev != tc.want.RatingStdDev {
+			got.RatingMean != tc.want.RatingMean || got.RatingStdDev != tc.want.RatingStdDev ||
+			got.ChaosDMFloodRate != tc.want.ChaosDMFloodRate || got.ChaosDMBurst != tc.want.ChaosDMBurst || got.ChaosDMSize != tc.want.ChaosDMSize {
 			t.Errorf("Flags %q: got %+v, want %+v", tc.args, got, tc.want)
 		}
 	}
@@ -64,6 +69,9 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{ChaosKillRate: 1.5},
 		{ChaosSilentRate: -0.1},
 		{ChaosSilence: -time.Second},
+		{ChaosDMFloodRate: 2},
+		{ChaosDMBurst: -1},
+		{ChaosDMSize: 5000},
 		{ReconnectWindow: -time.Second},
 		{Matchmaking: "lobby"},
 		{MatchTimeout: -time.Second},

@@ -117,3 +117,21 @@ func TestChaosWithoutReconnectLosesPlayers(t *testing.T) {
 		t.Errorf("got %+v, want every killed bot lost and the summary not OK", sum)
 	}
 }
+
+// TestChaosDMFlood: bots flood each other with bursts of direct messages
+// (Config.ChaosDMFloodRate) while they play; the floods are sent and
+// reach their victims, and every chaos invariant holds (the victims keep
+// playing; a victim the server disconnects resumes).
+func TestChaosDMFlood(t *testing.T) {
+	s := startServer(t, mustType(t, arena.Options{Pickups: true}))
+	sum := runChaos(t, s.Rooms, bot.Config{
+		URL: s.HTTP, Bots: 10, Room: "arena", Matchmaking: bot.MatchDirect, Duration: 3 * time.Second, Seed: 11,
+		ChaosDMFloodRate: 0.3, ChaosDMBurst: 20, ChaosDMSize: 100,
+	})
+	if sum.ChaosDMFloods == 0 || sum.ChaosDMsSent == 0 || sum.DMsReceived == 0 {
+		t.Errorf("%d floods sent %d DMs, %d received: want floods that arrive", sum.ChaosDMFloods, sum.ChaosDMsSent, sum.DMsReceived)
+	}
+	if sum.DMsReceived > sum.ChaosDMsSent {
+		t.Errorf("%d DMs received, more than the %d sent", sum.DMsReceived, sum.ChaosDMsSent)
+	}
+}

@@ -31,6 +31,10 @@ type Summary struct {
 	// Chaos and reconnection.
 	ChaosKills        uint64  `json:"chaos_kills"`        // sockets killed
 	ChaosSilences     uint64  `json:"chaos_silences"`     // silences started
+	ChaosDMFloods     uint64  `json:"chaos_dm_floods"`    // DM floods started
+	ChaosDMsSent      uint64  `json:"chaos_dms_sent"`     // direct messages the floods sent
+	DMsReceived       uint64  `json:"dms_received"`       // direct messages the bots received
+	ChaosDMErrors     uint64  `json:"chaos_dm_errors"`    // server errors answering the floods (not counted in Errors)
 	Disconnects       uint64  `json:"disconnects"`        // connections that ended under a playing bot
 	ReconnectAttempts uint64  `json:"reconnect_attempts"` // dials made to reconnect
 	ResumesOK         uint64  `json:"resumes_ok"`         // outages ended by a resumed seat and a resynced replica
@@ -89,6 +93,8 @@ func summarize(cfg Config, results []result, d time.Duration) Summary {
 		s.Events += r.stats.Events
 		s.Desyncs += r.stats.Desyncs
 		s.InputsSent += r.stats.InputsSent
+		s.DMsReceived += r.dms
+		s.ChaosDMErrors += r.dmErrors
 		s.InputsLate += r.late
 		s.Errors += r.errors
 		if s.FirstError == "" && r.firstErr != nil {

@@ -15,8 +15,9 @@ import (
 // Threading contract: every method is called from the room's own goroutine,
 // one at a time, so game code needs no locks. Methods must not block; they
 // should return within a small fraction of a tick. A panic in any method
-// closes the room (its players get `left` with reason `closed`); it never
-// takes the server down.
+// (or a Sync that writes an invalid state) closes the room: its players get
+// `left` with reason `crashed`; the server and the other rooms go on. A room
+// whose ticks keep overrunning is closed too (TypeConfig.Overload).
 //
 // Order within one tick: Input for each queued input (per seat in seq
 // order), then Tick, then Sync to capture the state that is sent.
@@ -46,6 +47,8 @@ const (
 	LeaveClosed       LeaveReason = "closed"       // the room shut down
 	LeaveDisconnected LeaveReason = "disconnected" // the connection ended and the type has no grace window
 	LeaveTimeout      LeaveReason = "timeout"      // the grace window ended without a resume
+	LeaveCrashed      LeaveReason = "crashed"      // game code panicked (or wrote an invalid state): the room closed
+	LeaveOverloaded   LeaveReason = "overloaded"   // the room's ticks overran for too long (TypeConfig.Overload): the room closed
 )
 
 // Reconnector is implemented by games that want to know when a seated
@@ -71,7 +74,45 @@ type TypeConfig struct {
 	// a consented leave, waiting for a resume; default 20s. Negative: no
 	// grace window, the seat is freed at once.
 	Grace time.Duration
+	// Overload says when a room whose ticks keep overrunning their slots
+	// is closed; zero fields take OverloadPolicy's defaults.
+	Overload OverloadPolicy
 }
+
+// OverloadPolicy is the rule that closes an overloaded room. The room's
+// tick slots are counted in consecutive windows of Window; a slot is
+// skipped when a tick started so late that the next slot had already
+// passed (Stats.Overruns). At the end of each window that skipped slots,
+// the room logs one warning with its id, type and counts (so at most one
+// line per window, however many ticks overran). If more than MaxSkipped
+// of the window's slots were skipped, by at least MinOverruns ticks that
+// each started late, the room is closed: its players get `left` with
+// reason `overloaded` (LeaveOverloaded). One long stall (a paused process,
+// a clock jump) is a single overrunning tick: it is reported, never closes
+// a room.
+//
+// With the defaults (5s, 0.5, 3) a 20 Hz room is closed after a 5 s window
+// in which fewer than half of its 100 slots ran, e.g. ticks that each take
+// about 3 intervals, tick after tick, for 5 s.
+type OverloadPolicy struct {
+	// Window is the length of a counting window; default 5s. It is
+	// rounded down to whole tick intervals (at least one).
+	Window time.Duration
+	// MaxSkipped is the fraction of a window's slots that may be skipped
+	// before the room is closed, in [0, 1); default 0.5. Negative: never
+	// close for overload (overruns are still counted, logged and reported).
+	MaxSkipped float64
+	// MinOverruns is how many ticks of the window must have started late
+	// (each skipping slots) for it to count as overloaded; default 3.
+	MinOverruns int
+}
+
+// Defaults of OverloadPolicy.
+const (
+	DefaultOverloadWindow      = 5 * time.Second
+	DefaultOverloadMaxSkipped  = 0.5
+	DefaultOverloadMinOverruns = 3
+)
 
 // Type is a registered kind of room: its configuration and how to make its
 // game. Create one with Define.
@@ -117,6 +158,15 @@ func Define[In any](cfg TypeConfig, newGame func(r *Ctx) Game[In]) (*Type, error
 	if cfg.Grace == 0 {
 		cfg.Grace = 20 * time.Second
 	}
+	if cfg.Overload.Window == 0 {
+		cfg.Overload.Window = DefaultOverloadWindow
+	}
+	if cfg.Overload.MaxSkipped == 0 {
+		cfg.Overload.MaxSkipped = DefaultOverloadMaxSkipped
+	}
+	if cfg.Overload.MinOverruns == 0 {
+		cfg.Overload.MinOverruns = DefaultOverloadMinOverruns
+	}
 	switch {
 	case cfg.Capacity < 1:
 		return nil, fmt.Errorf("room: type %q: Capacity %d must be at least 1", cfg.Name, cfg.Capacity)
@@ -128,6 +178,12 @@ func Define[In any](cfg TypeConfig, newGame func(r *Ctx) Game[In]) (*Type, error
 		return nil, fmt.Errorf("room: type %q: InputQueue %d must be at least 1", cfg.Name, cfg.InputQueue)
 	case cfg.History < 2:
 		return nil, fmt.Errorf("room: type %q: History %d must be at least 2", cfg.Name, cfg.History)
+	case cfg.Overload.MinOverruns < 0:
+		return nil, fmt.Errorf("room: type %q: Overload.MinOverruns must not be negative", cfg.Name)
+	case cfg.Overload.Window < 0:
+		return nil, fmt.Errorf("room: type %q: Overload.Window must not be negative", cfg.Name)
+	case cfg.Overload.MaxSkipped >= 1 || cfg.Overload.MaxSkipped != cfg.Overload.MaxSkipped:
+		return nil, fmt.Errorf("room: type %q: Overload.MaxSkipped %v must be below 1 (negative: never close)", cfg.Name, cfg.Overload.MaxSkipped)
 	}
 	b := netcode.NewBuffer(128)
 	cfg.Schema.AppendMsgpack(b)

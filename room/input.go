@@ -2,6 +2,8 @@ package room
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -45,12 +47,8 @@ func newQueue[In any](capacity int) *queue[In] {
 
 func (q *queue[In]) push(seq uint64, payload []byte) error {
 	q.mu.Lock()
-	var zero In
-	q.scratch = zero
-	q.rd.Reset(payload)
-	q.dec.ResetReader(&q.rd)
-	if err := q.dec.Decode(&q.scratch); err != nil {
-		q.mu.Unlock()
+	defer q.mu.Unlock()
+	if err := q.decode(payload); err != nil {
 		return err
 	}
 	in := q.scratch
@@ -61,9 +59,30 @@ func (q *queue[In]) push(seq uint64, payload []byte) error {
 	}
 	q.ring[(q.start+q.n)%len(q.ring)] = queued[In]{seq: seq, in: in}
 	q.n++
-	q.mu.Unlock()
 	return nil
 }
+
+// decode decodes payload into q.scratch. A panic while decoding (in a
+// game's own DecodeMsgpack, or in the msgpack library on hostile bytes)
+// refuses the input like any undecodable one: it runs on the connection's
+// reader, where it must neither take the process down nor leave q.mu held.
+// Called with q.mu held.
+func (q *queue[In]) decode(payload []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrInputPanic, p)
+		}
+	}()
+	var zero In
+	q.scratch = zero
+	q.rd.Reset(payload)
+	q.dec.ResetReader(&q.rd)
+	return q.dec.Decode(&q.scratch)
+}
+
+// ErrInputPanic is returned by Seat.PushInput when decoding the payload
+// panicked; the input is refused, the room goes on.
+var ErrInputPanic = errors.New("room: decoding the input panicked")
 
 func (q *queue[In]) dropped() uint64 { return q.drops.Load() }
 

@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -42,6 +43,15 @@ type Config struct {
 	OnTick func(late time.Duration, skipped int64)
 	// OnLeave, if set, is called on the room goroutine after a seat is given up.
 	OnLeave func(s *Seat, reason LeaveReason)
+	// OnOverrun, if set, is called on the room goroutine for each tick that
+	// started so late that it skipped slots, with how many (for a metric
+	// by room type). It must be cheap.
+	OnOverrun func(roomID, roomType string, skipped int64)
+	// OnClosedByFault, if set, is called on the room goroutine when a room
+	// is closed because its game code failed (reason LeaveCrashed: a panic,
+	// an invalid state) or it was overloaded (LeaveOverloaded), once per
+	// room, before its players are told. Manager.Faults counts the same.
+	OnClosedByFault func(roomID, roomType string, reason LeaveReason)
 	// ReservationTTL is how long a reserved seat waits to be taken by a
 	// join with its seat token before it is freed; default 15s.
 	ReservationTTL time.Duration
@@ -68,6 +78,20 @@ type Manager struct {
 	tombs  map[tokenKey]time.Time // resume tokens of seats that expired, and when
 	nrooms uint64                 // rooms ever started (seeds their rand)
 	closed bool
+
+	panics, overloaded atomic.Uint64 // rooms closed by LeaveCrashed, LeaveOverloaded
+}
+
+// Faults counts the rooms a Manager closed because of a fault.
+type Faults struct {
+	Crashed    uint64 // game code panicked or wrote an invalid state (LeaveCrashed)
+	Overloaded uint64 // ticks overran beyond TypeConfig.Overload (LeaveOverloaded)
+}
+
+// Faults returns the counts of rooms closed by a fault since NewManager.
+// Safe for concurrent use.
+func (m *Manager) Faults() Faults {
+	return Faults{Crashed: m.panics.Load(), Overloaded: m.overloaded.Load()}
 }
 
 // roomSlot is the Manager's bookkeeping for one running room, guarded by
@@ -251,7 +275,9 @@ func (m *Manager) startLocked(t *Type, id string) *Room {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		r.game = t.newGame(&r.ctx)
+		// A panicking constructor fails the room like any game panic:
+		// run then closes it at once, answering the joins on their way.
+		r.guard("new", func() { r.game = t.newGame(&r.ctx) })
 		r.run(m.ctx)
 	}()
 	return r

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,13 @@ type Room struct {
 	kicks    []*Seat
 	idleFrom time.Time // when the room became empty (zero: not empty)
 	closing  bool
+	// closeReason is what the players are told when the room closes
+	// (LeaveClosed when empty); set once, by the first fault.
+	closeReason LeaveReason
+	// The current overload window (TypeConfig.Overload): slots passed
+	// (run or skipped), skipped, and ticks that skipped in it, and its
+	// length in slots.
+	winSlots, winSkipped, winLate, winLen int64
 	// disposing: the directory has been asked to remove this idle room
 	// and has not answered yet.
 	disposing bool
@@ -184,11 +192,16 @@ func (s *Seat) InputsDropped() uint64 { return s.inputs.dropped() }
 // run is the room goroutine.
 func (r *Room) run(ctx context.Context) {
 	defer close(r.done)
+	if r.closing { // the game's constructor panicked
+		r.shutdown()
+		return
+	}
 	start := r.clock.Now()
 	sched := newSchedule(start, r.interval)
 	timer := r.clock.NewTimer(r.interval)
 	defer timer.Stop()
 	r.idleFrom = start
+	r.winLen = max(1, int64(r.typ.cfg.Overload.Window/r.interval))
 	r.capture() // tick 0: the state before any tick, for the first joiners
 
 	for {
@@ -202,6 +215,10 @@ func (r *Room) run(ctx context.Context) {
 			now := r.clock.Now()
 			if run, late, skipped := sched.fire(now); run {
 				r.noteLateness(late, skipped)
+				if r.closing { // overloaded
+					r.shutdown()
+					return
+				}
 				r.expireGrace(now)
 				r.step()
 				r.runKicks()
@@ -231,6 +248,58 @@ func (r *Room) noteLateness(late time.Duration, skipped int64) {
 	if r.m.cfg.OnTick != nil {
 		r.m.cfg.OnTick(late, skipped)
 	}
+	if skipped > 0 && r.m.cfg.OnOverrun != nil {
+		r.m.cfg.OnOverrun(r.id, r.typ.cfg.Name, skipped)
+	}
+	r.checkOverload(skipped)
+}
+
+// checkOverload counts a tick that skipped slots into the overload window
+// and, at the window's end, applies TypeConfig.Overload: one warning for a
+// window that skipped slots, and closing the room for one that skipped
+// more than the policy allows.
+func (r *Room) checkOverload(skipped int64) {
+	r.winSlots += 1 + skipped
+	r.winSkipped += skipped
+	if skipped > 0 {
+		r.winLate++
+	}
+	if r.winSlots < r.winLen {
+		return
+	}
+	slots, skippedN, late := r.winSlots, r.winSkipped, r.winLate
+	r.winSlots, r.winSkipped, r.winLate = 0, 0, 0
+	if skippedN == 0 {
+		return
+	}
+	p := r.typ.cfg.Overload
+	if p.MaxSkipped >= 0 && float64(skippedN) > p.MaxSkipped*float64(slots) && late >= int64(p.MinOverruns) {
+		r.log.Error("room: ticks overran for a whole window; closing the room as overloaded",
+			"skipped", skippedN, "slots", slots, "late_ticks", late, "window", p.Window, "max_skipped", p.MaxSkipped)
+		r.fail(LeaveOverloaded)
+		return
+	}
+	r.log.Warn("room: ticks overran", "skipped", skippedN, "slots", slots, "late_ticks", late, "window", p.Window)
+}
+
+// fail closes the room because of a fault (LeaveCrashed, LeaveOverloaded):
+// the first fault names the reason the players are told, counts it and
+// calls Config.OnClosedByFault.
+func (r *Room) fail(reason LeaveReason) {
+	r.closing = true
+	if r.closeReason != "" {
+		return
+	}
+	r.closeReason = reason
+	switch reason {
+	case LeaveCrashed:
+		r.m.panics.Add(1)
+	case LeaveOverloaded:
+		r.m.overloaded.Add(1)
+	}
+	if r.m.cfg.OnClosedByFault != nil {
+		r.m.cfg.OnClosedByFault(r.id, r.typ.cfg.Name, reason)
+	}
 }
 
 // runControl runs the queued requests.
@@ -250,8 +319,8 @@ func (r *Room) runControl() {
 func (r *Room) guard(what string, f func()) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.Error("room: game panicked; closing the room", "during", what, "panic", p)
-			r.closing = true
+			r.log.Error("room: game panicked; closing the room", "during", what, "panic", p, "stack", string(debug.Stack()))
+			r.fail(LeaveCrashed)
 		}
 	}()
 	f()
@@ -290,7 +359,7 @@ func (r *Room) capture() bool {
 	})
 	if err != nil {
 		r.log.Error("room: game wrote an invalid state; closing the room", "err", err)
-		r.closing = true
+		r.fail(LeaveCrashed)
 	}
 	return !r.closing
 }
@@ -393,14 +462,19 @@ func (r *Room) runKicks() {
 	r.kicks = r.kicks[:0]
 }
 
-// shutdown removes every seat and stops taking requests.
+// shutdown removes every seat (reason closeReason, default LeaveClosed)
+// and stops taking requests.
 func (r *Room) shutdown() {
 	r.closing = true
 	r.m.forget(r)
+	reason := r.closeReason
+	if reason == "" {
+		reason = LeaveClosed
+	}
 	for len(r.seats) > 0 {
 		s := r.seats[len(r.seats)-1]
 		s.expired = true // a resume now gets resume_expired: join again
-		r.removeSeat(s, LeaveClosed)
+		r.removeSeat(s, reason)
 	}
 	// Run what was queued behind the shutdown (joins see r.closing and
 	// fail), until nothing more can arrive.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/tickroom/tickroom/netcode"
 	"github.com/tickroom/tickroom/player"
+	"github.com/vmihailenco/msgpack/v5"
 	"go.uber.org/goleak"
 )
 
@@ -569,10 +571,155 @@ func TestPanickingGameClosesOnlyItsRoom(t *testing.T) {
 	}
 	gb.mu.Lock()
 	defer gb.mu.Unlock()
-	if len(gb.leaves) != 1 || gb.leaves[0] != LeaveClosed {
-		t.Fatalf("bad room leaves %v, want [closed]", gb.leaves)
+	if len(gb.leaves) != 1 || gb.leaves[0] != LeaveCrashed {
+		t.Fatalf("bad room leaves %v, want [crashed]", gb.leaves)
+	}
+	if got := lastLeft(t, cb); got != string(LeaveCrashed) {
+		t.Fatalf("bad room's player got left %q, want crashed", got)
+	}
+	if got := h.m.Faults(); got != (Faults{Crashed: 1}) {
+		t.Fatalf("Faults() = %+v, want 1 crashed", got)
+	}
+	if got := lastLeft(t, cg); got != "" {
+		t.Fatalf("healthy room's player got left %q, want none", got)
 	}
 	_ = gg
+}
+
+// lastLeft returns the reason of the last `left` c was delivered, or "".
+func lastLeft(t *testing.T, c *testConn) string {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	reason := ""
+	for _, b := range c.control {
+		var m netcode.ServerMessage
+		if err := netcode.DecodeServer(b, &m); err != nil {
+			t.Fatalf("undecodable control message: %v", err)
+		}
+		if m.Type == netcode.MsgLeft {
+			reason = m.Reason
+		}
+	}
+	return reason
+}
+
+// A room whose every tick takes three intervals skips two slots in three:
+// more than the default 50 % over the 5 s window, so it is closed at the
+// end of its first window with `overloaded`; a room that overruns less
+// than the policy allows is reported (OnOverrun) and keeps running.
+func TestOverloadedRoomIsClosed(t *testing.T) {
+	tests := []struct {
+		name      string
+		slowEvery uint64 // every n-th tick takes 3 intervals
+		closed    bool
+	}{
+		{"every tick 3 intervals", 1, true},
+		{"every 4th tick 3 intervals", 4, false},
+		{"one stall of 15 s", 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var clk *clockwork.FakeClock
+			typ, err := Define(TypeConfig{Name: "counter", Schema: counterSchema}, func(r *Ctx) Game[counterInput] {
+				g := newCounter()
+				g.onTick = func(r *Ctx) {
+					switch {
+					case tc.slowEvery == 0 && r.Tick() == 5:
+						clk.Advance(15 * time.Second)
+					case tc.slowEvery > 0 && r.Tick()%tc.slowEvery == 0:
+						clk.Advance(150 * time.Millisecond)
+					}
+				}
+				return g
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := newHarnessFor(t, typ)
+			clk = h.clk
+			var mu sync.Mutex
+			var overruns, faults []string
+			h.m.cfg.OnOverrun = func(id, typ string, skipped int64) {
+				mu.Lock()
+				overruns = append(overruns, fmt.Sprintf("%s:%d", typ, skipped))
+				mu.Unlock()
+			}
+			h.m.cfg.OnClosedByFault = func(id, typ string, reason LeaveReason) {
+				mu.Lock()
+				faults = append(faults, fmt.Sprintf("%s:%s", typ, reason))
+				mu.Unlock()
+			}
+			c := &testConn{}
+			s, err := h.join("a", c, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Two windows of simulated time (10 s), bounded in steps.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer cancel()
+			wg.Go(func() { // stop waiting for the room's timer once it exited
+				select {
+				case <-s.Room().Done():
+					cancel()
+				case <-ctx.Done():
+				}
+			})
+			start := h.clk.Now()
+			for h.clk.Since(start) < 10*time.Second {
+				if err := h.clk.BlockUntilContext(ctx, 1); err != nil {
+					break // the room exited
+				}
+				h.clk.Advance(50 * time.Millisecond)
+			}
+			closed := false
+			select {
+			case <-s.Room().Done():
+				closed = true
+			case <-time.After(100 * time.Millisecond):
+			}
+			st := s.Room().Stats()
+			t.Logf("stats %+v", st)
+			if closed != tc.closed {
+				t.Fatalf("room closed = %v, want %v", closed, tc.closed)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if want := map[bool]string{true: "counter:299", false: "counter:2"}[tc.slowEvery == 0]; len(overruns) == 0 || overruns[0] != want {
+				t.Fatalf("OnOverrun calls %v, want %s first", overruns, want)
+			}
+			if !tc.closed {
+				if len(faults) != 0 || h.m.Faults() != (Faults{}) {
+					t.Fatalf("faults %v %+v, want none", faults, h.m.Faults())
+				}
+				return
+			}
+			// 100 slots a window; 3 per tick: the window ends at the 34th tick.
+			if st.Ticks != 33 {
+				t.Errorf("ran %d ticks, want 33 (closed at the end of the first window)", st.Ticks)
+			}
+			if got := lastLeft(t, c); got != string(LeaveOverloaded) {
+				t.Errorf("player got left %q, want overloaded", got)
+			}
+			if len(faults) != 1 || faults[0] != "counter:overloaded" || h.m.Faults() != (Faults{Overloaded: 1}) {
+				t.Errorf("faults %v %+v, want one overloaded", faults, h.m.Faults())
+			}
+		})
+	}
+}
+
+func TestOverloadPolicyValidation(t *testing.T) {
+	for _, p := range []OverloadPolicy{{Window: -1}, {MaxSkipped: 1}, {MaxSkipped: 2}, {MinOverruns: -1}} {
+		if _, err := Define(TypeConfig{Name: "x", Schema: counterSchema}, func(r *Ctx) Game[counterInput] { return newCounter() }); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Define(TypeConfig{Name: "x", Schema: counterSchema, Overload: p}, func(r *Ctx) Game[counterInput] { return newCounter() })
+		if err == nil {
+			t.Errorf("Define with Overload %+v: no error", p)
+		}
+	}
 }
 
 func TestEventsRideInFrames(t *testing.T) {
@@ -612,5 +759,65 @@ func TestEventsRideInFrames(t *testing.T) {
 	}
 	if f := find(cb, 3); len(f.Events) != 0 {
 		t.Fatalf("b got a's private event: %+v", f.Events)
+	}
+}
+
+// A game constructor that panics fails its room like any game panic: the
+// joiner gets ErrClosed, the fault is counted, and the next room of the
+// type works.
+func TestPanickingConstructorFailsOnlyItsRoom(t *testing.T) {
+	var made atomic.Int32
+	typ, err := Define(TypeConfig{Name: "counter", Schema: counterSchema, Capacity: 1}, func(r *Ctx) Game[counterInput] {
+		if made.Add(1) == 1 {
+			panic("constructor bug")
+		}
+		return newCounter()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessFor(t, typ)
+	if _, err := h.join("a", &testConn{}, ""); !errors.Is(err, ErrClosed) {
+		t.Fatalf("join into a room whose constructor panicked: %v, want ErrClosed", err)
+	}
+	if got := h.m.Faults(); got != (Faults{Crashed: 1}) {
+		t.Fatalf("Faults() = %+v, want 1 crashed", got)
+	}
+	s, err := h.join("b", &testConn{}, "")
+	if err != nil {
+		t.Fatalf("join after the failed room: %v", err)
+	}
+	h.step(3)
+	if st := s.Room().Stats(); st.Ticks != 3 {
+		t.Fatalf("new room ticked %d times, want 3", st.Ticks)
+	}
+}
+
+// panicDecode is an input whose decoder panics on a given byte, as a
+// buggy hand-written DecodeMsgpack would.
+type panicDecode struct{ v int64 }
+
+func (p *panicDecode) DecodeMsgpack(dec *msgpack.Decoder) error {
+	v, err := dec.DecodeInt64()
+	if v == 13 {
+		panic("decoder bug")
+	}
+	p.v = v
+	return err
+}
+
+// A panic while decoding an input (on the connection's goroutine) refuses
+// that input with ErrInputPanic; the queue stays usable.
+func TestInputDecoderPanicIsRefused(t *testing.T) {
+	q := newQueue[panicDecode](4)
+	if err := q.push(1, []byte{0x0d}); !errors.Is(err, ErrInputPanic) {
+		t.Fatalf("push of the panicking input: %v, want ErrInputPanic", err)
+	}
+	if err := q.push(2, []byte{0x05}); err != nil {
+		t.Fatalf("push after the panic: %v", err)
+	}
+	got := q.drain(nil)
+	if len(got) != 1 || got[0].seq != 2 || got[0].in.v != 5 {
+		t.Fatalf("queued %+v, want only seq 2 = 5", got)
 	}
 }
