@@ -41,8 +41,8 @@ cluster: build
 	echo "node A http://$(CLUSTER_A)  (ws://$(CLUSTER_A)/ws)"; \
 	echo "node B http://$(CLUSTER_B)  (ws://$(CLUSTER_B)/ws)"; \
 	echo "try:   ./$(BIN) bot --url http://$(CLUSTER_A) --bots 40 --matchmaking quick"; \
-	./$(BIN) serve --addr $(CLUSTER_A) --node-id A --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret & a=$$!; \
-	./$(BIN) serve --addr $(CLUSTER_B) --node-id B --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret & b=$$!; \
+	./$(BIN) serve --addr $(CLUSTER_A) --node-id A --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret --guest-burst 1000 & a=$$!; \
+	./$(BIN) serve --addr $(CLUSTER_B) --node-id B --redis redis://127.0.0.1:$(CLUSTER_REDIS)/0 --token-secret $$secret --guest-burst 1000 & b=$$!; \
 	wait $$a $$b
 
 ## test: vet, a short run of every fuzz target (fuzz-short) and every test with the race detector

@@ -273,7 +273,9 @@ func runTickroom(ctx context.Context, cfg Config, r *Result) error {
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	args := []string{cfg.Tickroom, "serve",
 		"--addr", "127.0.0.1:" + strconv.Itoa(port), "--arena-capacity", strconv.Itoa(cfg.Players),
-		"--tick-rate", strconv.Itoa(cfg.TickRate), "--log-level", "warn"}
+		"--tick-rate", strconv.Itoa(cfg.TickRate), "--log-level", "warn",
+		// The load comes from one address: no per-address caps.
+		"--max-conns-per-ip", "-1", "--guest-rate", "100000", "--guest-burst", "100000"}
 	if cfg.CPUProfile != "" {
 		args = append(args, "--pprof")
 		r.Profiled = true

@@ -49,6 +49,14 @@ type Config struct {
 	// WriteTimeout bounds each socket write, and so each close during a
 	// drain (server.Config.WriteTimeout); default 5s.
 	WriteTimeout time.Duration
+	// Abuse limits of the server (server.Config; zero fields take its
+	// documented defaults): the Origin allow-list, connection caps, the
+	// guest-auth rates, the slow-consumer timeout and the message budgets.
+	AllowedOrigins          []string
+	MaxConns, MaxConnsPerIP int
+	GuestPerIP, GuestTotal  server.Limit
+	SlowTimeout             time.Duration
+	Limits                  server.Limits
 	// Secret is the HS256 secret of player tokens (at least 32 bytes);
 	// nil: a random one (tokens die with the process). Every node of a
 	// cluster needs the same secret.
@@ -246,6 +254,16 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	rooms.Store(n.Rooms)
+	if metrics != nil {
+		for _, f := range []struct {
+			reason string
+			v      func(room.Faults) uint64
+		}{{"crashed", func(f room.Faults) uint64 { return f.Crashed }}, {"overloaded", func(f room.Faults) uint64 { return f.Overloaded }}} {
+			metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "tickroom_rooms_closed_by_fault_total",
+				Help:        "Rooms closed because game code panicked (crashed) or their ticks overran for too long (overloaded).",
+				ConstLabels: prometheus.Labels{"reason": f.reason}}, func() float64 { return float64(f.v(n.Rooms.Faults())) }))
+		}
+	}
 	cleanup = append(cleanup, n.Rooms.Close)
 
 	var api http.Handler
@@ -275,7 +293,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 
 	if n.Server, err = server.New(server.Config{Tokens: n.Tokens, Rooms: n.Rooms, Players: n.Players, Logger: cfg.Logger,
 		GuestAuth: cfg.GuestAuth, Metrics: metrics, API: api, Remote: n.Cluster, Web: cfg.Web,
-		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, WriteTimeout: cfg.WriteTimeout}); err != nil {
+		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, WriteTimeout: cfg.WriteTimeout,
+		AllowedOrigins: cfg.AllowedOrigins, MaxConns: cfg.MaxConns, MaxConnsPerIP: cfg.MaxConnsPerIP,
+		GuestPerIP: cfg.GuestPerIP, GuestTotal: cfg.GuestTotal, SlowTimeout: cfg.SlowTimeout, Limits: cfg.Limits}); err != nil {
 		return nil, err
 	}
 

@@ -44,7 +44,7 @@ total=$(seconds "$duration") wave_s=$(seconds "$wave") settle_s=$(seconds "$sett
 
 work=$(mktemp -d)
 server_log=$work/serve.log
-"$bin" serve --addr "$addr" --log-level warn >"$server_log" 2>&1 &
+"$bin" serve --addr "$addr" --log-level warn --max-conns-per-ip -1 --guest-rate 100000 --guest-burst 100000 >"$server_log" 2>&1 &
 spid=$!
 cleanup() {
 	kill "$spid" 2>/dev/null || true

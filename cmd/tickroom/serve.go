@@ -15,6 +15,7 @@ import (
 	"github.com/tickroom/tickroom/matchmaking"
 	"github.com/tickroom/tickroom/node"
 	"github.com/tickroom/tickroom/room"
+	"github.com/tickroom/tickroom/server"
 	"github.com/tickroom/tickroom/web"
 )
 
@@ -44,6 +45,12 @@ type Serve struct {
 	Drain         time.Duration
 	LogFormat     string
 
+	AllowedOrigins string
+	MaxConns       int
+	MaxConnsPerIP  int
+	GuestRate      float64
+	GuestBurst     int
+
 	// Ready, if set, receives the bound address once the server accepts
 	// connections (tests listen on port 0).
 	Ready func(addr net.Addr)
@@ -72,6 +79,11 @@ func (s *Serve) Flags(fs *flag.FlagSet) {
 	fs.DurationVar(&s.LeaseTTL, "lease-ttl", 10*time.Second, "a node silent for this long is dead: its rooms leave the listings")
 	fs.StringVar(&s.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve https and wss (with --tls-key)")
 	fs.StringVar(&s.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
+	fs.StringVar(&s.AllowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed to open WebSockets (scheme://host[:port], or scheme://*.example.com); requests without Origin are always allowed; empty: every origin (development only)")
+	fs.IntVar(&s.MaxConns, "max-conns", 10000, "WebSocket connections at most, in total (beyond: 503 + Retry-After)")
+	fs.IntVar(&s.MaxConnsPerIP, "max-conns-per-ip", 500, "WebSocket connections at most per client address (negative: no cap; load tests from one address need it)")
+	fs.Float64Var(&s.GuestRate, "guest-rate", 2, "guest tokens per second per client address (POST /v1/auth/guest; beyond: 429)")
+	fs.IntVar(&s.GuestBurst, "guest-burst", 60, "guest tokens per client address in a burst")
 	fs.DurationVar(&s.Drain, "drain", 10*time.Second, "on SIGTERM/SIGINT, close the connections with 1012 spread over this period (0: all at once); the process exits within about drain + 5s")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "text or json (one JSON object per line)")
 }
@@ -128,7 +140,9 @@ func (s *Serve) Run(ctx context.Context, stdout, stderr io.Writer) error {
 		PublicURL: s.PublicURL, TrustForwardedProto: s.TrustProxy, APIKey: s.APIKey,
 		PingInterval: s.PingInterval, PingTimeout: s.PingTimeout, Metrics: true, Pprof: s.Pprof, Logger: log,
 		TLSCert: s.TLSCert, TLSKey: s.TLSKey, Drain: s.Drain,
-		Web: web.Handler(),
+		AllowedOrigins: splitList(s.AllowedOrigins), MaxConns: s.MaxConns, MaxConnsPerIP: s.MaxConnsPerIP,
+		GuestPerIP: server.Limit{Rate: s.GuestRate, Burst: s.GuestBurst},
+		Web:        web.Handler(),
 	})
 	if err != nil {
 		return err
@@ -154,4 +168,15 @@ type redisLogger struct{ l *slog.Logger }
 
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
 	r.l.Warn(fmt.Sprintf(format, v...))
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
