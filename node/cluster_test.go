@@ -59,15 +59,8 @@ func (c *testCluster) token(t *testing.T, id string) string {
 
 func dial(t *testing.T, wsURL, token string, cfg client.Config) *client.Client {
 	t.Helper()
-	cfg.URL, cfg.Token, cfg.Logger = wsURL, token, testLogger(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	c, err := client.Dial(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	cfg.Logger = testLogger(t)
+	return dialLog(t, wsURL, token, cfg)
 }
 
 func forBoth(t *testing.T, f func(t *testing.T, b clustertest.Backend)) {
