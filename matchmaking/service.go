@@ -196,7 +196,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	slices.Sort(s.names)
 	if cfg.PublicURL != "" {
-		ws, err := publicWS(cfg.PublicURL)
+		ws, err := PublicWSURL(cfg.PublicURL)
 		if err != nil {
 			return nil, err
 		}
@@ -215,11 +215,13 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// publicWS turns a public base URL into the WebSocket URL.
-func publicWS(base string) (string, error) {
+// PublicWSURL turns a public base URL (http, https, ws or wss, no query,
+// fragment or user) into the WebSocket URL: scheme ws or wss, "/ws"
+// appended to its path.
+func PublicWSURL(base string) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("matchmaking: Config.PublicURL %q is not an absolute URL", base)
+		return "", fmt.Errorf("matchmaking: public URL %q is not an absolute URL", base)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "ws":
@@ -227,10 +229,10 @@ func publicWS(base string) (string, error) {
 	case "https", "wss":
 		u.Scheme = "wss"
 	default:
-		return "", fmt.Errorf("matchmaking: Config.PublicURL %q: scheme must be http, https, ws or wss", base)
+		return "", fmt.Errorf("matchmaking: public URL %q: scheme must be http, https, ws or wss", base)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("matchmaking: Config.PublicURL %q must have no query, fragment or user", base)
+		return "", fmt.Errorf("matchmaking: public URL %q must have no query, fragment or user", base)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
 	u.RawPath = ""

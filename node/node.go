@@ -15,8 +15,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -455,28 +453,11 @@ func (n *Node) Crash() error {
 }
 
 // PublicWS returns the WebSocket URL clients reach a node at: public (a
-// base URL with scheme http, https, ws or wss) with scheme ws or wss and
-// "/ws" appended, or, when public is empty, ws://addr/ws.
+// base URL with scheme http, https, ws or wss; see
+// matchmaking.PublicWSURL) or, when public is empty, ws://addr/ws.
 func PublicWS(public string, addr net.Addr) (string, error) {
 	if public == "" {
 		return "ws://" + addr.String() + "/ws", nil
 	}
-	u, err := url.Parse(public)
-	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("node: public URL %q is not an absolute URL", public)
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "ws":
-		u.Scheme = "ws"
-	case "https", "wss":
-		u.Scheme = "wss"
-	default:
-		return "", fmt.Errorf("node: public URL %q: scheme must be http, https, ws or wss", public)
-	}
-	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("node: public URL %q must have no query, fragment or user", public)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/ws"
-	u.RawPath = ""
-	return u.String(), nil
+	return matchmaking.PublicWSURL(public)
 }
