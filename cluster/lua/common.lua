@@ -166,3 +166,24 @@ local function lookup(id, code, typ)
   if typ ~= '' and r.type ~= typ then return nil end
   return id, r
 end
+
+-- first_open returns the first room of the join-or-create index of typ
+-- with n free seats (seats + live reservations), public and unlocked, for
+-- which accept(id, r) holds; it forgets rooms it finds missing or stale
+-- on the way. Reservations that held rooms full are expired first.
+local function first_open(typ, n, accept)
+  unhold(typ)
+  for _, cid in ipairs(redis.call('ZRANGE', P .. 'open:' .. typ, 0, -1)) do
+    local c = hash(P .. 'room:' .. cid)
+    if not c then
+      redis.call('ZREM', P .. 'open:' .. typ, cid)
+      redis.call('ZREM', P .. 'type:' .. typ, cid)
+    elseif stale(cid, c) then
+      drop_room(cid, c)
+    elseif c.private == '0' and c.locked == '0'
+      and tonumber(c.seats) + reserved(cid) + n <= tonumber(c.cap) and accept(cid, c) then
+      return cid, c
+    end
+  end
+  return nil
+end

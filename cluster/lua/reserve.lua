@@ -22,21 +22,9 @@ else
   if n > cap then return {'err', 'FULL'} end
   local filters = cjson.decode(ARGV[10])
   if not want_create then
-    unhold(typ)
-    for _, cid in ipairs(redis.call('ZRANGE', P .. 'open:' .. typ, 0, -1)) do
-      local c = hash(P .. 'room:' .. cid)
-      if not c then
-        redis.call('ZREM', P .. 'open:' .. typ, cid)
-        redis.call('ZREM', P .. 'type:' .. typ, cid)
-      elseif stale(cid, c) then
-        drop_room(cid, c)
-      elseif owner_live(c) and not draining(c.node) and c.private == '0' and c.locked == '0'
-        and tonumber(c.seats) + reserved(cid) + n <= tonumber(c.cap)
-        and has_all(cjson.decode(c.meta), filters) then
-        id, r = cid, c
-        break
-      end
-    end
+    id, r = first_open(typ, n, function(_, c)
+      return owner_live(c) and not draining(c.node) and has_all(cjson.decode(c.meta), filters)
+    end)
   end
   if not id then
     -- the least-loaded live node that is not draining; ties go to the

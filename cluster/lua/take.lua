@@ -27,19 +27,8 @@ end
 
 if cap < 1 then return {'err', 'FULL'} end
 if not want_create then
-  unhold(typ)
-  for _, cid in ipairs(redis.call('ZRANGE', P .. 'open:' .. typ, 0, -1)) do
-    local c = hash(P .. 'room:' .. cid)
-    if not c then
-      redis.call('ZREM', P .. 'open:' .. typ, cid)
-      redis.call('ZREM', P .. 'type:' .. typ, cid)
-    elseif stale(cid, c) then
-      drop_room(cid, c)
-    elseif c.node == node and c.epoch == epoch and c.private == '0' and c.locked == '0'
-      and tonumber(c.seats) + reserved(cid) + 1 <= tonumber(c.cap) then
-      return count(cid, c)
-    end
-  end
+  local id, r = first_open(typ, 1, function(_, c) return c.node == node and c.epoch == epoch end)
+  if id then return count(id, r) end
 end
 local c = ''
 if private == '1' then
