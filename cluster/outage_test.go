@@ -171,17 +171,7 @@ func TestResubscribeReasserts(t *testing.T) {
 	}
 	waitFor(t, "a re-assertion after the resubscription", func() bool { return b.Stats().Reassertions > before })
 	waitFor(t, "b subscribed", b.Healthy)
-	if k, err := a.Send(ctx(t), "p", []byte("again")); err != nil || k != 1 {
-		t.Fatalf("Send = %d, %v", k, err)
-	}
-	select {
-	case m := <-got:
-		if m != "again" {
-			t.Fatalf("got %q", m)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no message after the resubscription")
-	}
+	sendAndReceive(t, a, got, "again")
 }
 
 // A full owner-write queue drops (counted) instead of blocking, and a
@@ -245,16 +235,23 @@ func TestProbeResubscribes(t *testing.T) {
 		}
 		waitFor(t, "the re-assertion after the probe", func() bool { return b.Stats().Reassertions > before })
 		waitFor(t, "b subscribed", b.Healthy)
-		if k, err := a.Send(ctx(t), "p", []byte("back")); err != nil || k != 1 {
-			t.Fatalf("Send = %d, %v", k, err)
-		}
-		select {
-		case m := <-got:
-			if m != "back" {
-				t.Fatalf("got %q", m)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("no message after the probe resubscribed")
-		}
+		sendAndReceive(t, a, got, "back")
 	})
+}
+
+// sendAndReceive sends msg from a to player "p" (on one other node) and
+// waits for it to arrive on got.
+func sendAndReceive(t *testing.T, a *Node, got <-chan string, msg string) {
+	t.Helper()
+	if k, err := a.Send(ctx(t), "p", []byte(msg)); err != nil || k != 1 {
+		t.Fatalf("Send = %d, %v", k, err)
+	}
+	select {
+	case m := <-got:
+		if m != msg {
+			t.Fatalf("got %q, want %q", m, msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%q not delivered", msg)
+	}
 }
